@@ -1,0 +1,64 @@
+"""Private, SSL-only, versioned buckets with a lifecycle, kept when the stack is deleted."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from ._compliance import acknowledge
+
+# Log objects are kept one year, then expire; overwritten versions are kept 30 days.
+LOG_RETENTION = Duration.days(365)
+NONCURRENT_RETENTION = Duration.days(30)
+
+
+def secure_bucket(
+    scope: Construct,
+    id: str,
+    *,
+    encryption_key: kms.IKey | None,
+    expiration: Duration,
+    server_access_logs: s3.IBucket | None = None,
+    server_access_logs_prefix: str | None = None,
+) -> s3.Bucket:
+    """The one bucket shape of the library.
+
+    With ``encryption_key`` the bucket uses SSE-KMS with an S3 Bucket Key (fewer KMS requests);
+    without, SSE-S3. Objects expire after ``expiration``, old versions after 30 days and
+    incomplete uploads after 7 days.
+    """
+    return s3.Bucket(
+        scope,
+        id,
+        encryption=s3.BucketEncryption.KMS if encryption_key else s3.BucketEncryption.S3_MANAGED,
+        encryption_key=encryption_key,
+        bucket_key_enabled=True if encryption_key else None,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        enforce_ssl=True,
+        minimum_tls_version=1.2,
+        versioned=True,
+        server_access_logs_bucket=server_access_logs,
+        server_access_logs_prefix=server_access_logs_prefix,
+        lifecycle_rules=[
+            s3.LifecycleRule(
+                id="Expire",
+                expiration=expiration,
+                noncurrent_version_expiration=NONCURRENT_RETENTION,
+                abort_incomplete_multipart_upload_after=Duration.days(7),
+            )
+        ],
+        removal_policy=RemovalPolicy.RETAIN,
+    )
+
+
+def log_bucket(scope: Construct, id: str) -> s3.Bucket:
+    """A destination for load balancer access logs, VPC flow logs and S3 server access logs.
+
+    SSE-S3, because Elastic Load Balancing cannot deliver to a KMS-encrypted bucket.
+    """
+    bucket = secure_bucket(scope, id, encryption_key=None, expiration=LOG_RETENTION)
+    acknowledge(bucket, "access-log-bucket")
+    return bucket

@@ -1,0 +1,110 @@
+"""Infrastructure shared by every construct of a stack: one VPC, one cluster, one log bucket."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from aws_cdk import Fn, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_s3 as s3
+from constructs import Construct, IConstruct
+
+from ._buckets import log_bucket
+from ._compliance import acknowledge
+
+T = TypeVar("T", bound=IConstruct)
+
+
+class SharedInfrastructure(Construct):
+    """Created once per stack, under the stack, the first time a construct needs it.
+
+    Its children (``Vpc``, ``Cluster``, ``LogBucket``) are created on first use only, so a stack
+    whose services all bring their own VPC and cluster pays for none of them.
+    """
+
+    ID = "DevOpsShared"
+
+    @classmethod
+    def of(cls, scope: IConstruct) -> SharedInfrastructure:
+        stack = Stack.of(scope)
+        existing = stack.node.try_find_child(cls.ID)
+        if isinstance(existing, SharedInfrastructure):
+            return existing
+        return cls(stack, cls.ID)
+
+    @property
+    def log_bucket(self) -> s3.Bucket:
+        """Access logs of every load balancer and the flow logs of the shared VPC."""
+        existing = self._child("LogBucket", s3.Bucket)
+        return existing or log_bucket(self, "LogBucket")
+
+    @property
+    def vpc(self) -> ec2.Vpc:
+        """Two AZs, public subnets for load balancers, private subnets for tasks, one NAT.
+
+        One NAT gateway (about $33/month plus $0.045/GB) instead of one per AZ (about $66):
+        tasks in the second AZ lose outbound internet if the first AZ fails, while serving
+        traffic continues. An S3 gateway endpoint (free) keeps image-layer pulls off the NAT.
+        """
+        existing = self._child("Vpc", ec2.Vpc)
+        if existing:
+            return existing
+        vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            # The first two AZs of the region, resolved at deploy time: the template is the
+            # same for every account and region, and no AZ name is hard-coded.
+            availability_zones=[Fn.select(0, Fn.get_azs()), Fn.select(1, Fn.get_azs())],
+            ip_addresses=ec2.IpAddresses.cidr("10.0.0.0/16"),
+            nat_gateways=1,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(
+                    name="Public",
+                    subnet_type=ec2.SubnetType.PUBLIC,
+                    cidr_mask=24,
+                    map_public_ip_on_launch=False,
+                ),
+                ec2.SubnetConfiguration(
+                    name="Private",
+                    subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS,
+                    cidr_mask=20,
+                ),
+            ],
+            gateway_endpoints={
+                "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)
+            },
+            restrict_default_security_group=True,
+        )
+        vpc.add_flow_log(
+            "FlowLog",
+            destination=ec2.FlowLogDestination.to_s3(self.log_bucket, "vpc-flow-logs/"),
+            traffic_type=ec2.FlowLogTrafficType.ALL,
+            max_aggregation_interval=ec2.FlowLogMaxAggregationInterval.TEN_MINUTES,
+        )
+        for subnet in vpc.public_subnets:
+            route = subnet.node.try_find_child("DefaultRoute")
+            if route is not None:
+                acknowledge(route, "public-subnet-default-route")
+        provider = Stack.of(self).node.try_find_child(
+            "Custom::VpcRestrictDefaultSGCustomResourceProvider"
+        )
+        handler = provider.node.try_find_child("Handler") if provider else None
+        if handler is not None:
+            acknowledge(handler, "cdk-default-security-group-handler")
+        return vpc
+
+    @property
+    def cluster(self) -> ecs.Cluster:
+        """A cluster in the shared VPC with Container Insights on."""
+        existing = self._child("Cluster", ecs.Cluster)
+        return existing or ecs.Cluster(
+            self,
+            "Cluster",
+            vpc=self.vpc,
+            container_insights_v2=ecs.ContainerInsights.ENABLED,
+        )
+
+    def _child(self, id: str, kind: type[T]) -> T | None:
+        child = self.node.try_find_child(id)
+        return child if isinstance(child, kind) else None

@@ -1,0 +1,194 @@
+"""Small validators shared by every construct.
+
+Each raises ``ValueError`` at construction time with one message shape:
+``"<construct path>: <prop> must be <what is allowed>, got <value>"``. Values that are CDK tokens
+are unknown until deployment and are never validated.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable
+from typing import Any, NoReturn
+
+from aws_cdk import Duration, Token
+from constructs import IConstruct
+
+EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+
+# Fargate task sizes: CPU units -> allowed memory (MiB).
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/fargate-tasks-services.html#fargate-tasks-size
+FARGATE_SIZES: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+
+
+def fail(scope: IConstruct, message: str) -> NoReturn:
+    """Raise the library's one error shape for ``scope``."""
+    raise ValueError(f"{scope.node.path}: {message}")
+
+
+def is_token(value: Any) -> bool:
+    """True when ``value`` (or a Duration's amount) is only known at deploy time."""
+    if isinstance(value, Duration):
+        return Token.is_unresolved(value.to_string())
+    return isinstance(value, (str, int, float)) and Token.is_unresolved(value)
+
+
+def in_range(
+    scope: IConstruct,
+    prop: str,
+    value: float,
+    low: float,
+    high: float,
+    *,
+    exclusive_low: bool = False,
+    unit: str = "",
+) -> None:
+    """``low <= value <= high`` (``low < value`` when ``exclusive_low``)."""
+    if is_token(value):
+        return
+    too_low = value <= low if exclusive_low else value < low
+    if too_low or value > high:
+        opening = "(" if exclusive_low else "["
+        suffix = f" {unit}" if unit else ""
+        fail(scope, f"{prop} must be in {opening}{_num(low)}, {_num(high)}]{suffix}, got {value!r}")
+
+
+def at_least(scope: IConstruct, prop: str, value: float, minimum: float) -> None:
+    if not is_token(value) and value < minimum:
+        fail(scope, f"{prop} must be at least {_num(minimum)}, got {value!r}")
+
+
+def percent(scope: IConstruct, prop: str, value: float) -> None:
+    """A percentage in (0, 100]."""
+    in_range(scope, prop, value, 0, 100, exclusive_low=True)
+
+
+def port(scope: IConstruct, prop: str, value: int) -> None:
+    if is_token(value):
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
+        fail(scope, f"{prop} must be an integer port in [1, 65535], got {value!r}")
+
+
+def integer(scope: IConstruct, prop: str, value: Any) -> None:
+    if not is_token(value) and (not isinstance(value, int) or isinstance(value, bool)):
+        fail(scope, f"{prop} must be an integer, got {value!r}")
+
+
+def email(scope: IConstruct, prop: str, value: str) -> None:
+    if is_token(value):
+        return
+    if not isinstance(value, str) or len(value) > 254 or not EMAIL.match(value):
+        fail(scope, f"{prop} must be an email address like oncall@example.com, got {value!r}")
+
+
+def emails(scope: IConstruct, prop: str, values: Iterable[str]) -> list[str]:
+    """Validate every address; return them in order without duplicates."""
+    if isinstance(values, str):
+        fail(scope, f"{prop} must be a list of email addresses, got the string {values!r}")
+    unique: list[str] = []
+    for index, value in enumerate(values):
+        email(scope, f"{prop}[{index}]", value)
+        if value not in unique:
+            unique.append(value)
+    return unique
+
+
+def matches(
+    scope: IConstruct, prop: str, value: str, pattern: re.Pattern[str], allowed: str
+) -> None:
+    """``value`` fully matches ``pattern``; ``allowed`` says in words what that means."""
+    if is_token(value):
+        return
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        fail(scope, f"{prop} must be {allowed}, got {value!r}")
+
+
+def one_of(scope: IConstruct, prop: str, value: Any, allowed: Collection[Any]) -> None:
+    if not is_token(value) and value not in allowed:
+        choices = ", ".join(repr(a) for a in allowed)
+        fail(scope, f"{prop} must be one of {choices}, got {value!r}")
+
+
+def duration_in(
+    scope: IConstruct,
+    prop: str,
+    value: Duration,
+    low: Duration,
+    high: Duration,
+) -> None:
+    """``low <= value <= high``, compared in seconds and reported in the units given."""
+    if is_token(value):
+        return
+    if not isinstance(value, Duration):
+        fail(scope, f"{prop} must be an aws_cdk.Duration, got {value!r}")
+    millis = value.to_milliseconds()
+    if not low.to_milliseconds() <= millis <= high.to_milliseconds():
+        fail(
+            scope,
+            f"{prop} must be between {low.to_human_string()} and {high.to_human_string()}, "
+            f"got {value.to_human_string()}",
+        )
+
+
+def whole_minutes(scope: IConstruct, prop: str, value: Duration) -> None:
+    if not is_token(value) and value.to_milliseconds() % 60_000:
+        fail(scope, f"{prop} must be a whole number of minutes, got {value.to_human_string()}")
+
+
+def fargate_size(scope: IConstruct, cpu: int, memory_limit_mib: int) -> None:
+    """``cpu``/``memory_limit_mib`` form a task size Fargate accepts."""
+    if is_token(cpu) or is_token(memory_limit_mib):
+        return
+    if cpu not in FARGATE_SIZES:
+        choices = ", ".join(str(c) for c in FARGATE_SIZES)
+        fail(scope, f"cpu must be one of {choices} (Fargate CPU units), got {cpu!r}")
+    allowed = FARGATE_SIZES[cpu]
+    if memory_limit_mib not in allowed:
+        fail(
+            scope,
+            f"memory_limit_mib must be one of {_ranges(allowed)} MiB when cpu is {cpu}, "
+            f"got {memory_limit_mib!r}",
+        )
+
+
+def not_both(
+    scope: IConstruct, first: str, first_value: Any, second: str, second_value: Any
+) -> None:
+    if first_value is not None and second_value is not None:
+        fail(scope, f"{first} and {second} cannot both be set; pass one of them")
+
+
+def requires(scope: IConstruct, prop: str, value: Any, needed: str, needed_value: Any) -> None:
+    if value is not None and needed_value is None:
+        fail(scope, f"{prop} requires {needed} to be set as well")
+
+
+def unique(scope: IConstruct, prop: str, values: Iterable[str]) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            fail(scope, f"{prop} must not repeat a name, got {value!r} twice")
+        seen.add(value)
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _ranges(values: tuple[int, ...]) -> str:
+    """Render (1024, 2048, 3072) as '1024-3072 in steps of 1024' and short tuples as a list."""
+    if len(values) <= 3:
+        return ", ".join(str(v) for v in values)
+    step = values[1] - values[0]
+    return f"{values[0]}-{values[-1]} in steps of {step}"

@@ -1,0 +1,109 @@
+"""The golden-signals dashboard of one ObservedService."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Aws, Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from .metrics import ServiceMetrics
+
+WIDTH = 24
+RECENT_ERRORS_QUERY = "\n".join(
+    [
+        "fields @timestamp, @logStream, @message",
+        "| filter @message like /(?i)(error|exception|fatal|panic|traceback)/",
+        "| sort @timestamp desc",
+        "| limit 100",
+    ]
+)
+
+
+def build_dashboard(
+    scope: Construct,
+    id: str,
+    *,
+    title: str,
+    metrics: ServiceMetrics,
+    alarms: Mapping[str, cloudwatch.Alarm],
+    health_alarm: cloudwatch.IAlarm,
+    log_group: logs.ILogGroup,
+) -> cloudwatch.Dashboard:
+    """Latency, traffic, errors and saturation, the alarm states and the latest error logs."""
+    dashboard = cloudwatch.Dashboard(
+        scope,
+        id,
+        default_interval=Duration.hours(3),
+        period_override=cloudwatch.PeriodOverride.AUTO,
+    )
+    dashboard.add_widgets(
+        cloudwatch.TextWidget(markdown=f"# {title}", width=WIDTH, height=1),
+    )
+    dashboard.add_widgets(
+        cloudwatch.AlarmStatusWidget(
+            title="Alarms",
+            alarms=[health_alarm, *alarms.values()],
+            width=WIDTH,
+            height=3,
+            sort_by=cloudwatch.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP,
+        )
+    )
+    dashboard.add_widgets(
+        _graph(
+            "Latency (seconds)",
+            [metrics.latency("p50"), metrics.latency("p90"), metrics.latency("p99")],
+            alarms.get("latency"),
+        ),
+        _graph("Requests", [metrics.requests()], None, right=[metrics.target_5xx()]),
+        _graph("5xx error rate (%)", [metrics.error_rate(min_requests=1)], alarms.get("errors")),
+    )
+    dashboard.add_widgets(
+        _graph("CPU utilization (%)", [metrics.cpu()], alarms.get("cpu")),
+        _graph("Memory utilization (%)", [metrics.memory()], alarms.get("memory")),
+        _graph(
+            "Tasks",
+            [metrics.running_tasks(), metrics.healthy_hosts(), metrics.unhealthy_hosts()],
+            alarms.get("running_tasks"),
+        ),
+    )
+    dashboard.add_widgets(
+        cloudwatch.LogQueryWidget(
+            title="Recent errors",
+            log_group_names=[log_group.log_group_name],
+            query_string=RECENT_ERRORS_QUERY,
+            view=cloudwatch.LogQueryVisualizationType.TABLE,
+            width=WIDTH,
+            height=8,
+        )
+    )
+    return dashboard
+
+
+def dashboard_url(dashboard: cloudwatch.Dashboard) -> str:
+    return (
+        f"https://{Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region={Aws.REGION}"
+        f"#dashboards:name={dashboard.dashboard_name}"
+    )
+
+
+def _graph(
+    title: str,
+    left: list[cloudwatch.IMetric],
+    alarm: cloudwatch.Alarm | None,
+    *,
+    right: list[cloudwatch.IMetric] | None = None,
+) -> cloudwatch.GraphWidget:
+    annotations = []
+    if alarm is not None:
+        annotations.append(alarm.to_annotation())
+    return cloudwatch.GraphWidget(
+        title=title,
+        left=left,
+        right=right or [],
+        left_annotations=annotations,
+        width=WIDTH // 3,
+        height=6,
+    )

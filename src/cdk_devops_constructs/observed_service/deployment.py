@@ -1,0 +1,128 @@
+"""How an ObservedService replaces its running tasks: ECS's native deployment strategies."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from aws_cdk import Duration
+from aws_cdk import aws_ecs as ecs
+from constructs import IConstruct
+
+from .. import _validation as check
+
+MAX_BAKE = Duration.minutes(1440)
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A deployment strategy: rolling, canary, linear or blue/green.
+
+    Create one with the static methods; the constructor is not part of the public API. Every
+    strategy rolls back automatically when the deployment circuit breaker trips or a critical
+    alarm fires (while the new tasks start and, for the traffic-shifting strategies, during every
+    bake time).
+    """
+
+    strategy: ecs.DeploymentStrategy
+    bake_time: Duration | None = None
+    percent: float | None = None
+    step_bake_time: Duration | None = None
+
+    @staticmethod
+    def rolling() -> Deployment:
+        """Replace tasks in place, keeping 100% of the desired count healthy throughout.
+
+        No second target group and no bake time: the cheapest and fastest strategy.
+        """
+        return Deployment(ecs.DeploymentStrategy.ROLLING)
+
+    @staticmethod
+    def blue_green(*, bake_time: Duration | None = None) -> Deployment:
+        """Start a full new set of tasks, shift all traffic at once, keep the old set for
+        ``bake_time`` so a rollback is instant.
+
+        :param bake_time: how long both sets run after the shift. Default: 10 minutes.
+        """
+        return Deployment(ecs.DeploymentStrategy.BLUE_GREEN, bake_time or Duration.minutes(10))
+
+    @staticmethod
+    def canary(
+        *,
+        percent: float = 10.0,
+        canary_bake_time: Duration | None = None,
+        bake_time: Duration | None = None,
+    ) -> Deployment:
+        """Shift ``percent`` of traffic to the new tasks, wait, then shift the rest.
+
+        :param percent: share of traffic sent to the new tasks first, 0.1 to 100 in steps of
+            0.1. Default: 10.
+        :param canary_bake_time: how long the canary share runs before the rest shifts.
+            Default: 5 minutes.
+        :param bake_time: how long the old tasks are kept after all traffic shifted.
+            Default: 10 minutes.
+        """
+        return Deployment(
+            ecs.DeploymentStrategy.CANARY,
+            bake_time or Duration.minutes(10),
+            percent,
+            canary_bake_time or Duration.minutes(5),
+        )
+
+    @staticmethod
+    def linear(
+        *,
+        step_percent: float = 20.0,
+        step_bake_time: Duration | None = None,
+        bake_time: Duration | None = None,
+    ) -> Deployment:
+        """Shift traffic in equal steps, waiting after each one.
+
+        :param step_percent: share of traffic shifted per step, 3 to 100 in steps of 0.1.
+            Default: 20 (five steps).
+        :param step_bake_time: wait after each step. Default: 3 minutes.
+        :param bake_time: how long the old tasks are kept after all traffic shifted.
+            Default: 10 minutes.
+        """
+        return Deployment(
+            ecs.DeploymentStrategy.LINEAR,
+            bake_time or Duration.minutes(10),
+            step_percent,
+            step_bake_time or Duration.minutes(3),
+        )
+
+    @property
+    def shifts_traffic(self) -> bool:
+        """True for blue/green, canary and linear, which need a second target group."""
+        return self.strategy != ecs.DeploymentStrategy.ROLLING
+
+    def validate(self, scope: IConstruct, prop: str = "deployment") -> None:
+        """Raise ``ValueError`` when a value is outside what ECS accepts."""
+        for name, value in (("bake_time", self.bake_time), ("step_bake_time", self.step_bake_time)):
+            if value is not None:
+                label = _bake_label(self.strategy, name)
+                check.duration_in(scope, f"{prop}.{label}", value, Duration.minutes(0), MAX_BAKE)
+                check.whole_minutes(scope, f"{prop}.{label}", value)
+        if self.percent is None or check.is_token(self.percent):
+            return
+        if self.strategy == ecs.DeploymentStrategy.CANARY:
+            _tenths(scope, f"{prop}.percent", self.percent, 0.1)
+        else:
+            _tenths(scope, f"{prop}.step_percent", self.percent, 3.0)
+
+    def traffic_shift(self) -> ecs.TrafficShiftConfig | None:
+        if self.percent is None:
+            return None
+        return ecs.TrafficShiftConfig(step_percent=self.percent, step_bake_time=self.step_bake_time)
+
+
+def _bake_label(strategy: ecs.DeploymentStrategy, name: str) -> str:
+    if name == "step_bake_time" and strategy == ecs.DeploymentStrategy.CANARY:
+        return "canary_bake_time"
+    return name
+
+
+def _tenths(scope: IConstruct, prop: str, value: float, low: float) -> None:
+    check.in_range(scope, prop, value, low, 100.0)
+    if not math.isclose(round(value * 10), value * 10, abs_tol=1e-9):
+        check.fail(scope, f"{prop} must be a multiple of 0.1, got {value!r}")

@@ -1,0 +1,101 @@
+"""Fixtures every test uses: fixed-environment stacks, template snapshots, scenarios and their
+compliance results."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("JSII_DEPRECATED", "fail")
+
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk.assertions import Template
+from hypothesis import HealthCheck, settings
+from syrupy.assertion import SnapshotAssertion
+
+# Every construct's scenarios, registered on import.
+import observed_service.scenarios  # noqa: F401
+from harness import compliance, scenarios
+from harness.snapshot import TemplateSnapshot
+
+settings.register_profile(
+    "default",
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("default")
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    return snapshot.use_extension(TemplateSnapshot)
+
+
+@pytest.fixture
+def stack() -> cdk.Stack:
+    """A fresh stack (fixed account and region) whose App runs cdk-nag when synthesized."""
+    return scenarios.new_stack()
+
+
+def template_of(stack: cdk.Stack) -> Template:
+    """Synthesize ``stack``; fail on any cdk-nag finding; return it for assertions."""
+    synthesized = compliance.synthesize(stack)
+    assert not synthesized.nag, "cdk-nag findings:\n" + compliance.format_findings(synthesized.nag)
+    return Template.from_json(synthesized.template)
+
+
+@dataclass
+class ScenarioResult:
+    """A scenario synthesized in normal and in audit mode, with every tool's findings."""
+
+    normal: scenarios.Built
+    audit: scenarios.Built
+    normal_tools: Future[Any]
+    audit_tools: Future[Any]
+
+    def normal_findings(self) -> list[compliance.Finding]:
+        """What a user's app reports: cdk-nag and checkov as run on the normal template, and
+        cfn-lint's audit findings less the library's acknowledgments (cfn-lint is the slow
+        tool, so it runs once per scenario; test_compliance proves it honors the
+        acknowledgments on the normal templates of two scenarios)."""
+        s = self.normal.synthesized
+        cfn_lint = [
+            f
+            for f in compliance.unacknowledged(
+                self.audit_findings(), self.audit.synthesized.acknowledged
+            )
+            if f.tool == "cfn-lint"
+        ]
+        return sorted({*s.nag, *s.tool_findings(self.normal_tools.result()), *cfn_lint})
+
+    def audit_findings(self) -> list[compliance.Finding]:
+        s = self.audit.synthesized
+        return sorted({*s.nag, *s.tool_findings(self.audit_tools.result())})
+
+
+@pytest.fixture(scope="session")
+def scenario_results() -> dict[str, ScenarioResult]:
+    """Every registered scenario, synthesized once; cfn-lint and checkov run in the background
+    while the rest of the scenarios synthesize."""
+    results = {}
+    for name in scenarios.SCENARIOS:
+        normal = scenarios.build(name, audit=False)
+        normal_tools = compliance.submit(normal.synthesized, tools=("checkov",))
+        audit = scenarios.build(name, audit=True)
+        audit_tools = compliance.submit(audit.synthesized)
+        results[name] = ScenarioResult(normal, audit, normal_tools, audit_tools)
+    return results
+
+
+@pytest.fixture
+def built(request: pytest.FixtureRequest, scenario_results: dict[str, ScenarioResult]) -> Any:
+    """The normal-mode build of the scenario named by ``@pytest.mark.parametrize("built", ...,
+    indirect=True)``."""
+    return scenario_results[request.param].normal

@@ -1,0 +1,227 @@
+"""Compliance checks on synthesized templates: cdk-nag (AwsSolutions and NIST 800-53 rev 5),
+cfn-lint (errors and warnings) and checkov.
+
+- cdk-nag runs inside synthesis, as CDK policy-validation plugins added to every test App.
+- cfn-lint and checkov read the written templates. They are slow to import and cfn-lint is slow
+  per template, so they run in a pool of worker processes that imports them once; templates are
+  submitted as soon as they are written, and a batch is awaited only when its results are needed.
+
+Two modes of the same stack:
+
+- normal: the library applies its acknowledgments (``cdk_devops_constructs._compliance``), as a
+  user's app does; every tool must report nothing.
+- audit: the library records its acknowledgments without applying them; every finding must then
+  be acknowledged (``unacknowledged``), and every acknowledgment must match a finding
+  (``stale_acknowledgments``), so none outlives the finding it was written for.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import json
+import multiprocessing
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
+
+from cdk_devops_constructs._compliance import AUDIT_CONTEXT_KEY, METADATA_TYPE
+
+from . import linters
+
+ACCOUNT = "123456789012"
+REGION = linters.REGION
+ENV = cdk.Environment(account=ACCOUNT, region=REGION)
+REPORT_CONTEXT = "@aws-cdk/core:validationReportJson"
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One finding of one tool on one resource (identified by its construct path)."""
+
+    tool: str
+    rule: str
+    path: str
+    message: str = field(compare=False)
+
+    def __str__(self) -> str:
+        return f"[{self.tool}] {self.rule} on {self.path}: {self.message}"
+
+
+def format_findings(findings: Iterable[Finding]) -> str:
+    return "\n".join(f"  {f}" for f in findings) or "  (none)"
+
+
+# --- Apps and synthesis (cdk-nag) -------------------------------------------------------------
+
+
+def compliance_app(*, audit: bool = False, context: Mapping[str, Any] | None = None) -> cdk.App:
+    """An App whose synthesis runs the cdk-nag packs and writes their report as JSON."""
+    ctx: dict[str, Any] = {REPORT_CONTEXT: True, **(context or {})}
+    if audit:
+        ctx[AUDIT_CONTEXT_KEY] = True
+    app = cdk.App(outdir=tempfile.mkdtemp(prefix="cdk-devops-test-"), context=ctx)
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app))
+    return app
+
+
+@dataclass
+class Synthesized:
+    """A stack's template, the file it was written to, and what cdk-nag said of it."""
+
+    stack_path: str
+    template: dict[str, Any]
+    template_file: Path
+    nag: list[Finding]
+    acknowledged: set[tuple[str, str]]  # (rule, construct path) the library recorded
+    paths: dict[str, str]  # logical ID -> construct path
+
+    def tool_findings(self, raw: Sequence[tuple[str, str, str, str]]) -> list[Finding]:
+        return [Finding(tool, rule, self.paths.get(lid, lid), msg) for tool, rule, lid, msg in raw]
+
+
+_NAG_REPORTS: dict[str, list[Finding]] = {}
+
+
+def synthesize(stack: cdk.Stack) -> Synthesized:
+    """Synthesize ``stack``'s app (once per app) and collect cdk-nag's findings for it."""
+    app = stack.node.root
+    assert isinstance(app, cdk.App), "the stack must belong to an App"
+    if app.outdir not in _NAG_REPORTS:
+        _NAG_REPORTS[app.outdir] = _synth_with_nag(app)
+    template_file = Path(app.outdir) / stack.template_file
+    prefix = stack.node.path + "/"
+    return Synthesized(
+        stack_path=stack.node.path,
+        template=json.loads(template_file.read_text()),
+        template_file=template_file,
+        nag=sorted(f for f in _NAG_REPORTS[app.outdir] if f.path.startswith(prefix)),
+        acknowledged=_recorded_acknowledgments(stack),
+        paths=resource_paths(stack),
+    )
+
+
+def _synth_with_nag(app: cdk.App) -> list[Finding]:
+    try:
+        app.synth()
+    except RuntimeError as error:  # the validation plugins fail synthesis on findings
+        if "ValidationFailed" not in str(error):
+            raise
+    report_file = Path(app.outdir) / "validation-report.json"
+    if not report_file.exists():
+        return []
+    report = json.loads(report_file.read_text())
+    findings = []
+    for plugin in report.get("pluginReports", []):
+        for violation in plugin.get("violations", []):
+            for construct in violation.get("violatingConstructs", []):
+                findings.append(
+                    Finding(
+                        tool=f"cdk-nag {plugin['pluginName']}",
+                        rule=violation["ruleName"],
+                        path=construct["constructPath"],
+                        message=violation.get("description", "").split(" - (Control IDs")[0],
+                    )
+                )
+    return findings
+
+
+def _recorded_acknowledgments(stack: cdk.Stack) -> set[tuple[str, str]]:
+    recorded = set()
+    for construct in stack.node.find_all():
+        for entry in construct.node.metadata:
+            if entry.type == METADATA_TYPE:
+                recorded.update((rule, construct.node.path) for rule in entry.data["rules"])
+    return recorded
+
+
+def resource_paths(stack: cdk.Stack) -> dict[str, str]:
+    """Logical ID -> construct path of every CloudFormation element of ``stack``."""
+    return {
+        stack.resolve(c.logical_id): c.node.path
+        for c in stack.node.find_all()
+        if isinstance(c, cdk.CfnElement) and cdk.Stack.of(c) is stack
+    }
+
+
+# --- cfn-lint and checkov, in worker processes ------------------------------------------------
+
+
+@functools.cache
+def pool() -> ProcessPoolExecutor:
+    """The worker pool, started on first use. Workers are spawned (they share nothing with the
+    jsii kernel of this process) and import only the linters (see ``harness.linters``)."""
+    workers = int(os.environ.get("COMPLIANCE_WORKERS", os.cpu_count() or 2))
+    executor = ProcessPoolExecutor(
+        max_workers=max(1, workers),
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=linters.warm_up,
+    )
+    atexit.register(executor.shutdown, cancel_futures=True)
+    return executor
+
+
+def submit(
+    synthesized: Synthesized,
+    *,
+    strip_acknowledgments: bool = False,
+    tools: tuple[str, ...] = linters.ALL_TOOLS,
+) -> Future[Any]:
+    """cfn-lint and/or checkov on ``synthesized``'s template, in the background."""
+    return pool().submit(
+        linters.lint_file, str(synthesized.template_file), strip_acknowledgments, tools
+    )
+
+
+# --- Results ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    """Every tool's findings for one stack."""
+
+    stack_path: str
+    findings: list[Finding]
+    acknowledged: set[tuple[str, str]]
+
+
+def check(stacks: Sequence[cdk.Stack]) -> list[Result]:
+    """Normal-mode check of ``stacks``: all synthesized first, then linted as one batch."""
+    synthesized = [synthesize(s) for s in stacks]
+    futures = [submit(s) for s in synthesized]
+    return [
+        Result(s.stack_path, sorted({*s.nag, *s.tool_findings(f.result())}), s.acknowledged)
+        for s, f in zip(synthesized, futures, strict=True)
+    ]
+
+
+def assert_compliant(*stacks: cdk.Stack) -> None:
+    """Fail listing every finding of every tool on any of ``stacks``."""
+    failures = [r for r in check(stacks) if r.findings]
+    if failures:
+        raise AssertionError(
+            "compliance findings:\n"
+            + "\n".join(f"{r.stack_path}:\n{format_findings(r.findings)}" for r in failures)
+        )
+
+
+def unacknowledged(
+    findings: Iterable[Finding], acknowledged: set[tuple[str, str]]
+) -> list[Finding]:
+    """Audit mode: findings the library does not acknowledge."""
+    return sorted(f for f in findings if (f.rule, f.path) not in acknowledged)
+
+
+def stale_acknowledgments(
+    findings: Iterable[Finding], acknowledged: set[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """Audit mode: acknowledgments (rule, construct path) that match no finding."""
+    found = {(f.rule, f.path) for f in findings}
+    return sorted(a for a in acknowledged if a not in found)

@@ -1,0 +1,58 @@
+"""Named stack configurations shared by snapshot, assertion and compliance tests.
+
+A scenario is a function that adds constructs to a fresh stack. Each one is synthesized once per
+test session in normal mode (snapshots, assertions, zero findings from every tool) and once in
+audit mode (every finding acknowledged, no acknowledgment stale); see ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aws_cdk as cdk
+
+from . import compliance
+
+Builder = Callable[[cdk.Stack], Any]
+SCENARIOS: dict[str, Builder] = {}
+STACK_NAME = "TestStack"
+
+
+def scenario(name: str) -> Callable[[Builder], Builder]:
+    """Register ``builder`` under ``name`` (``<construct>/<configuration>``)."""
+
+    def register(builder: Builder) -> Builder:
+        if name in SCENARIOS:
+            raise ValueError(f"scenario {name!r} is registered twice")
+        SCENARIOS[name] = builder
+        return builder
+
+    return register
+
+
+def new_stack(*, audit: bool = False, app: cdk.App | None = None) -> cdk.Stack:
+    """A stack with the fixed test account and region, in an App that runs cdk-nag."""
+    app = app or compliance.compliance_app(audit=audit)
+    return cdk.Stack(app, STACK_NAME, env=compliance.ENV)
+
+
+@dataclass
+class Built:
+    """A scenario's stack, what its builder returned, and its synthesized template."""
+
+    name: str
+    stack: cdk.Stack
+    value: Any
+    synthesized: compliance.Synthesized
+
+    @property
+    def template(self) -> dict[str, Any]:
+        return self.synthesized.template
+
+
+def build(name: str, *, audit: bool) -> Built:
+    stack = new_stack(audit=audit)
+    value = SCENARIOS[name](stack)
+    return Built(name, stack, value, compliance.synthesize(stack))

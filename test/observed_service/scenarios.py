@@ -1,0 +1,150 @@
+"""ObservedService configurations, each synthesized once per session (see harness.scenarios)."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
+
+from cdk_devops_constructs import Deployment, ObservedService
+
+from harness.scenarios import scenario
+
+IMAGE = "public.ecr.aws/nginx/nginx:1.27"
+CERTIFICATE_ARN = (
+    "arn:aws:acm:us-east-1:123456789012:certificate/0b1f7c2a-5d9e-4c3b-9a7e-1c2d3e4f5a6b"
+)
+WEB_ACL_ARN = (
+    "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/platform/"
+    "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"
+)
+
+
+def image() -> ecs.ContainerImage:
+    return ecs.ContainerImage.from_registry(IMAGE)
+
+
+@scenario("observed_service/defaults")
+def defaults(stack: cdk.Stack) -> ObservedService:
+    """What the README quickstart writes: an image, a port, an on-call address."""
+    return ObservedService(
+        stack, "Checkout", image=image(), container_port=80, alarm_emails=["oncall@example.com"]
+    )
+
+
+@scenario("observed_service/all_options")
+def all_options(stack: cdk.Stack) -> ObservedService:
+    """Every option away from its default: HTTPS on an internal load balancer, own KMS key,
+    secrets, ARM64, canary deployments, WAF, tuned alarms."""
+    key = kms.Key(stack, "TeamKey", enable_key_rotation=True)
+    secret = secretsmanager.Secret.from_secret_name_v2(stack, "DbPassword", "checkout/db")
+    return ObservedService(
+        stack,
+        "Payments",
+        image=image(),
+        container_port=8443,
+        cpu=1024,
+        memory_limit_mib=3072,
+        cpu_architecture=ecs.CpuArchitecture.ARM64,
+        environment={"LOG_LEVEL": "info"},
+        secrets={"DB_PASSWORD": ecs.Secret.from_secrets_manager(secret)},
+        command=["serve", "--port", "8443"],
+        user="1000:1000",
+        health_check_path="/healthz",
+        service_name="payments",
+        min_capacity=3,
+        max_capacity=12,
+        cpu_scaling_target_percent=50,
+        requests_per_target=500,
+        internet_facing=False,
+        certificate=acm.Certificate.from_certificate_arn(stack, "Cert", CERTIFICATE_ARN),
+        web_acl_arn=WEB_ACL_ARN,
+        log_retention=cdk.aws_logs.RetentionDays.TWO_YEARS,
+        encryption_key=key,
+        trace_sample_rate=0.2,
+        alarm_emails=["payments-oncall@example.com", "sre@example.com"],
+        cpu_alarm_percent=70,
+        memory_alarm_percent=75,
+        error_rate_alarm_percent=1,
+        error_rate_min_requests=50,
+        latency_alarm_threshold=cdk.Duration.millis(800),
+        alarm_period=cdk.Duration.minutes(1),
+        alarm_datapoints=2,
+        deployment=Deployment.canary(percent=10, canary_bake_time=cdk.Duration.minutes(5)),
+    )
+
+
+@scenario("observed_service/bring_your_own")
+def bring_your_own(stack: cdk.Stack) -> ObservedService:
+    """A platform team's shared VPC, cluster and alarm topic, imported by ARN/ID."""
+    vpc = ec2.Vpc.from_vpc_attributes(
+        stack,
+        "PlatformVpc",
+        vpc_id="vpc-0a1b2c3d4e5f60718",
+        vpc_cidr_block="10.20.0.0/16",
+        availability_zones=["us-east-1a", "us-east-1b"],
+        public_subnet_ids=["subnet-0aaa0000000000001", "subnet-0aaa0000000000002"],
+        private_subnet_ids=["subnet-0bbb0000000000001", "subnet-0bbb0000000000002"],
+    )
+    cluster = ecs.Cluster.from_cluster_attributes(
+        stack, "PlatformCluster", cluster_name="platform", vpc=vpc
+    )
+    topic = sns.Topic.from_topic_arn(
+        stack, "PlatformAlarms", "arn:aws:sns:us-east-1:123456789012:platform-alarms"
+    )
+    return ObservedService(
+        stack,
+        "Inventory",
+        image=image(),
+        vpc=vpc,
+        cluster=cluster,
+        alarm_topic=topic,
+        alarm_emails=["inventory@example.com"],
+        tracing=False,
+    )
+
+
+@scenario("observed_service/shared_load_balancer")
+def shared_load_balancer(stack: cdk.Stack) -> tuple[ObservedService, ObservedService]:
+    """Two services behind one load balancer, routed by path."""
+    web = ObservedService(stack, "Web", image=image(), container_port=80)
+    api = ObservedService(
+        stack,
+        "Api",
+        image=image(),
+        load_balancer=web.load_balancer,
+        listener=web.listener,
+        listener_priority=10,
+        path_patterns=["/api/*"],
+    )
+    return web, api
+
+
+@scenario("observed_service/blue_green")
+def blue_green(stack: cdk.Stack) -> ObservedService:
+    return ObservedService(
+        stack,
+        "Search",
+        image=image(),
+        deployment=Deployment.blue_green(bake_time=cdk.Duration.minutes(15)),
+    )
+
+
+@scenario("observed_service/linear")
+def linear(stack: cdk.Stack) -> ObservedService:
+    return ObservedService(
+        stack,
+        "Catalog",
+        image=image(),
+        deployment=Deployment.linear(step_percent=25, step_bake_time=cdk.Duration.minutes(2)),
+    )
+
+
+@scenario("observed_service/internal_http")
+def internal_http(stack: cdk.Stack) -> ObservedService:
+    """An internal HTTP-only service: no certificate, reachable from inside the VPC."""
+    return ObservedService(stack, "Ledger", image=image(), internet_facing=False)

@@ -1,0 +1,93 @@
+"""The harness itself: the compliance helper catches what it must, snapshots drop only the
+values that change between CDK releases."""
+
+from __future__ import annotations
+
+import re
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+
+from harness import compliance, scenarios
+from harness.snapshot import ASSET_PLACEHOLDER, normalize_template
+
+
+def non_compliant_stack() -> cdk.Stack:
+    stack = scenarios.new_stack()
+    vpc = ec2.Vpc.from_vpc_attributes(
+        stack, "Vpc", vpc_id="vpc-12345678", availability_zones=["us-east-1a"]
+    )
+    open_group = ec2.SecurityGroup(stack, "OpenToTheWorld", vpc=vpc)
+    open_group.add_ingress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(22), "ssh from anywhere")
+    s3.CfnBucket(stack, "Unencrypted")  # no BucketEncryption, no public access block
+    cdk.aws_lambda.CfnFunction(  # a runtime Lambda no longer accepts
+        stack,
+        "Outdated",
+        code=cdk.aws_lambda.CfnFunction.CodeProperty(zip_file="def handler(e, c): pass"),
+        role=f"arn:aws:iam::{compliance.ACCOUNT}:role/outdated",
+        handler="index.handler",
+        runtime="python3.7",
+    )
+    return stack
+
+
+def test_catches_an_open_security_group_and_an_unencrypted_bucket() -> None:
+    (result,) = compliance.check([non_compliant_stack()])
+    by_tool: dict[str, set[tuple[str, str]]] = {}
+    for f in result.findings:
+        by_tool.setdefault(f.tool.split()[0], set()).add((f.rule, f.path.split("/")[1]))
+    group, bucket = "OpenToTheWorld", "Unencrypted"
+    assert {
+        ("AwsSolutions-EC23", group),
+        ("NIST.800.53.R5-EC2RestrictedSSH", group),
+        ("NIST.800.53.R5-S3DefaultEncryptionKMS", bucket),
+        ("AwsSolutions-S10", bucket),
+    } <= by_tool["cdk-nag"]
+    assert {("CKV_AWS_24", group), ("CKV_AWS_53", bucket)} <= by_tool["checkov"]
+    assert "Outdated" in {path for _, path in by_tool["cfn-lint"]}
+
+
+def test_assert_compliant_lists_every_finding_with_rule_path_and_message() -> None:
+    with pytest.raises(AssertionError) as failure:
+        compliance.assert_compliant(non_compliant_stack())
+    text = str(failure.value)
+    assert "AwsSolutions-EC23 on TestStack/OpenToTheWorld/Resource" in text
+    assert "[checkov] CKV_AWS_24 on TestStack/OpenToTheWorld/Resource: " in text
+    assert re.search(r"\[cfn-lint\] \w+ on TestStack/Outdated: ", text)
+
+
+def test_a_clean_stack_passes() -> None:
+    stack = scenarios.new_stack()
+    key = cdk.aws_kms.Key(stack, "Key", enable_key_rotation=True)
+    sns.Topic(stack, "Topic", master_key=key, enforce_ssl=True)
+    compliance.assert_compliant(stack)
+
+
+def test_snapshot_normalization_drops_only_release_volatile_values() -> None:
+    digest = "a" * 64
+    template = {
+        "Parameters": {"BootstrapVersion": {"Type": "String"}, "Keep": {"Type": "String"}},
+        "Rules": {"CheckBootstrapVersion": {}},
+        "Conditions": {"CDKMetadataAvailable": {}},
+        "Resources": {
+            "CDKMetadata": {"Type": "AWS::CDK::Metadata"},
+            "Fn": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {"Code": {"S3Key": f"{digest}.zip"}, "Timeout": 30},
+                "Metadata": {"aws:asset:path": f"asset.{digest}", "checkov": {"skip": []}},
+            },
+        },
+    }
+    assert normalize_template(template) == {
+        "Parameters": {"Keep": {"Type": "String"}},
+        "Resources": {
+            "Fn": {
+                "Type": "AWS::Lambda::Function",
+                "Properties": {"Code": {"S3Key": f"{ASSET_PLACEHOLDER}.zip"}, "Timeout": 30},
+                "Metadata": {"checkov": {"skip": []}},
+            }
+        },
+    }
