@@ -152,6 +152,8 @@ def acknowledge(resource: IConstruct, key: str) -> None:
     """Apply the acknowledgments listed under ``key`` to ``resource`` (an L1 or its L2)."""
     rules = ACKNOWLEDGMENTS[key]
     target = _cfn_resource(resource)
+    if any(e.type == METADATA_TYPE and e.data["key"] == key for e in target.node.metadata):
+        return  # already applied: acknowledging twice changes nothing
     target.node.add_metadata(METADATA_TYPE, {"key": key, "rules": sorted(rules)})
     if target.node.try_get_context(AUDIT_CONTEXT_KEY) in (True, "true"):
         return

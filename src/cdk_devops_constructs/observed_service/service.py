@@ -419,9 +419,10 @@ class ObservedService(Construct):
             latency_alarm_threshold=latency_alarm_threshold,
             min_capacity=min_capacity,
         )
+        self.critical_alarms: list[cloudwatch.IAlarm] = [self.alarms[k] for k in CRITICAL_ALARMS]
         self.health_alarm: cloudwatch.IAlarm = AlarmFactory(self, None).any_of(
             "HealthAlarm",
-            [self.alarms[key] for key in CRITICAL_ALARMS],
+            self.critical_alarms,
             description=(
                 f"{self.service_name} is unhealthy: one of its critical alarms "
                 "(5xx error rate, p99 latency, unhealthy targets, running tasks) is in ALARM."
