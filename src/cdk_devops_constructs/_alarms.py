@@ -53,7 +53,12 @@ class AlarmFactory:
         return alarm
 
     def any_of(
-        self, id: str, alarms: Sequence[cloudwatch.IAlarm], *, description: str
+        self,
+        id: str,
+        alarms: Sequence[cloudwatch.IAlarm],
+        *,
+        description: str,
+        name: str | None = None,
     ) -> cloudwatch.CompositeAlarm:
         """A composite alarm in ALARM when any of ``alarms`` is.
 
@@ -66,4 +71,5 @@ class AlarmFactory:
             id,
             alarm_rule=cloudwatch.AlarmRule.any_of(*alarms),
             alarm_description=description,
+            composite_alarm_name=name,
         )

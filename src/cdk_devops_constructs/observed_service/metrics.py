@@ -2,9 +2,17 @@
 
 Kept apart from alarms and dashboards: both read the same definitions from here. Every metric has
 explicit dimensions, so a load balancer shared between services (or imported) works the same.
+
+Blue/green, canary and linear deployments move the service between two target groups, and which
+one serves production changes with every deployment. Load balancer metrics are then combined
+over both target groups (sums for counts, the worse of the two for latency), so alarms never go
+quiet because they watch the target group that happens to be idle.
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Sequence
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -21,46 +29,68 @@ class ServiceMetrics:
         self,
         *,
         load_balancer_full_name: str,
-        target_group_full_name: str,
+        target_group_full_names: Sequence[str],
         cluster_name: str,
         service_name: str,
         period: Duration,
     ) -> None:
-        self._target = {
-            "LoadBalancer": load_balancer_full_name,
-            "TargetGroup": target_group_full_name,
-        }
+        self._load_balancer = load_balancer_full_name
+        self._target_groups = list(target_group_full_names)
         self._service = {"ClusterName": cluster_name, "ServiceName": service_name}
         self.period = period
 
-    def _alb(self, name: str, statistic: str, label: str) -> cloudwatch.Metric:
-        return cloudwatch.Metric(
-            namespace=ALB,
-            metric_name=name,
-            dimensions_map=self._target,
-            statistic=statistic,
-            period=self.period,
-            label=label,
+    def _per_target_group(self, name: str, statistic: str) -> dict[str, cloudwatch.IMetric]:
+        """``{"<metric><n>": metric of target group n}``; ids unique across expressions."""
+        prefix = re.sub(r"[^a-z0-9]", "", f"{name}{statistic}".lower())
+        return {
+            f"{prefix}{index}": cloudwatch.Metric(
+                namespace=ALB,
+                metric_name=name,
+                dimensions_map={"LoadBalancer": self._load_balancer, "TargetGroup": target_group},
+                statistic=statistic,
+                period=self.period,
+            )
+            for index, target_group in enumerate(self._target_groups)
+        }
+
+    def _alb(self, name: str, statistic: str, label: str, combine: str) -> cloudwatch.IMetric:
+        """One target group's metric, or ``combine`` (``"sum"`` or ``"max"``) over both."""
+        metrics = self._per_target_group(name, statistic)
+        if len(metrics) == 1:
+            (metric,) = metrics.values()
+            return metric.with_(label=label)
+        ids = list(metrics)
+        expression = (
+            " + ".join(f"FILL({i}, 0)" for i in ids)
+            if combine == "sum"
+            else f"MAX([{', '.join(ids)}])"
+        )
+        return cloudwatch.MathExpression(
+            expression=expression, using_metrics=metrics, label=label, period=self.period
         )
 
-    def requests(self) -> cloudwatch.Metric:
-        return self._alb("RequestCount", "Sum", "Requests")
+    def requests(self) -> cloudwatch.IMetric:
+        return self._alb("RequestCount", "Sum", "Requests", "sum")
 
-    def target_5xx(self) -> cloudwatch.Metric:
-        return self._alb("HTTPCode_Target_5XX_Count", "Sum", "5xx from the service")
+    def target_5xx(self) -> cloudwatch.IMetric:
+        return self._alb("HTTPCode_Target_5XX_Count", "Sum", "5xx from the service", "sum")
 
-    def target_4xx(self) -> cloudwatch.Metric:
-        return self._alb("HTTPCode_Target_4XX_Count", "Sum", "4xx from the service")
-
-    def latency(self, percentile: str) -> cloudwatch.Metric:
+    def latency(self, percentile: str) -> cloudwatch.IMetric:
         """Target response time at ``percentile`` (``"p50"``, ``"p99"``...), in seconds."""
-        return self._alb("TargetResponseTime", percentile, f"Latency {percentile}")
+        return self._alb("TargetResponseTime", percentile, f"Latency {percentile}", "max")
 
-    def unhealthy_hosts(self) -> cloudwatch.Metric:
-        return self._alb("UnHealthyHostCount", "Maximum", "Unhealthy targets")
+    def unhealthy_hosts(self) -> cloudwatch.IMetric:
+        return self._alb("UnHealthyHostCount", "Maximum", "Unhealthy targets", "sum")
 
-    def healthy_hosts(self) -> cloudwatch.Metric:
-        return self._alb("HealthyHostCount", "Minimum", "Healthy targets")
+    def healthy_hosts(self) -> cloudwatch.IMetric:
+        return self._alb("HealthyHostCount", "Minimum", "Healthy targets", "sum")
+
+    def requests_per_target(self) -> dict[str, cloudwatch.IMetric]:
+        """Per target group, for request-based autoscaling (one value per minute)."""
+        return {
+            key: metric.with_(period=Duration.minutes(1))
+            for key, metric in self._per_target_group("RequestCountPerTarget", "Sum").items()
+        }
 
     def error_rate(self, min_requests: int) -> cloudwatch.MathExpression:
         """Percentage of requests answered 5xx by the service.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from aws_cdk import Annotations, CfnOutput, Duration, Fn, Names, RemovalPolicy
+from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -328,10 +329,10 @@ class ObservedService(Construct):
         )
 
         # --- Alarms (named up front: the service refers to them by name) -------------------
+        alarm_prefix = Names.unique_resource_name(self, max_length=180, separator="-")
         alarm_names = {
-            key: f"{Names.unique_resource_name(self, max_length=180, separator='-')}-"
-            + key.replace("_", "-")
-            for key in ("cpu", "memory", *CRITICAL_ALARMS)
+            key: f"{alarm_prefix}-{key.replace('_', '-')}"
+            for key in ("cpu", "memory", *CRITICAL_ALARMS, "health")
         }
 
         # --- Service ------------------------------------------------------------------------
@@ -394,19 +395,17 @@ class ObservedService(Construct):
         )
         self.metrics = ServiceMetrics(
             load_balancer_full_name=_full_name(load_balancer),
-            target_group_full_name=self.target_group.target_group_full_name,
+            target_group_full_names=[
+                tg.target_group_full_name
+                for tg in (self.target_group, self.alternate_target_group)
+                if tg is not None
+            ],
             cluster_name=cluster.cluster_name,
             service_name=self.service.service_name,
             period=alarm_period,
         )
         if requests_per_target is not None:
-            scaling.scale_to_track_custom_metric(
-                "RequestScaling",
-                metric=_requests_per_target(self.target_group),
-                target_value=requests_per_target,
-                scale_in_cooldown=Duration.seconds(300),
-                scale_out_cooldown=Duration.seconds(60),
-            )
+            _scale_on_requests(scaling, self.metrics.requests_per_target(), requests_per_target)
 
         # --- Alarms, health signal, dashboard ------------------------------------------------
         self.alarms = self._alarms(
@@ -423,6 +422,7 @@ class ObservedService(Construct):
         self.health_alarm: cloudwatch.IAlarm = AlarmFactory(self, None).any_of(
             "HealthAlarm",
             self.critical_alarms,
+            name=alarm_names["health"],
             description=(
                 f"{self.service_name} is unhealthy: one of its critical alarms "
                 "(5xx error rate, p99 latency, unhealthy targets, running tasks) is in ALARM."
@@ -882,14 +882,65 @@ def _is_https(listener: elbv2.IApplicationListener) -> bool:
     return isinstance(child, elbv2.CfnListener) and child.protocol == "HTTPS"
 
 
-def _requests_per_target(target_group: elbv2.ApplicationTargetGroup) -> cloudwatch.Metric:
-    return cloudwatch.Metric(
-        namespace="AWS/ApplicationELB",
-        metric_name="RequestCountPerTarget",
-        dimensions_map={"TargetGroup": target_group.target_group_full_name},
-        statistic="Sum",
-        period=Duration.minutes(1),
+def _scale_on_requests(
+    scaling: ecs.ScalableTaskCount,
+    per_target_group: Mapping[str, cloudwatch.IMetric],
+    requests_per_target: int,
+) -> None:
+    """Target tracking on requests per task per minute.
+
+    With two target groups (traffic-shifting deployments) the policy tracks their sum with metric
+    math, which Application Auto Scaling supports but the CDK L2 does not: the L1 is completed by
+    hand.
+    """
+    metrics = list(per_target_group.values())
+    scaling.scale_to_track_custom_metric(
+        "RequestScaling",
+        metric=metrics[0],
+        target_value=requests_per_target,
+        scale_in_cooldown=Duration.seconds(300),
+        scale_out_cooldown=Duration.seconds(60),
     )
+    if len(metrics) == 1:
+        return
+    cfn = next(
+        c
+        for c in scaling.node.find_all()
+        if isinstance(c, appscaling.CfnScalingPolicy)
+        and c.node.path.endswith("/RequestScaling/Resource")
+    )
+    spec = "TargetTrackingScalingPolicyConfiguration.CustomizedMetricSpecification"
+    for key in ("MetricName", "Namespace", "Statistic", "Dimensions", "Unit"):
+        cfn.add_deletion_override(f"Properties.{spec}.{key}")
+    queries: list[dict[str, object]] = []
+    for key, metric in per_target_group.items():
+        config = metric.to_metric_config().metric_stat
+        assert config is not None
+        queries.append(
+            {
+                "Id": key,
+                "ReturnData": False,
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": config.namespace,
+                        "MetricName": config.metric_name,
+                        "Dimensions": [
+                            {"Name": d.name, "Value": d.value} for d in config.dimensions or []
+                        ],
+                    },
+                    "Stat": config.statistic,
+                },
+            }
+        )
+    queries.append(
+        {
+            "Id": "requests_per_target",
+            "Expression": " + ".join(f"FILL({key}, 0)" for key in per_target_group),
+            "Label": "Requests per task (both target groups)",
+            "ReturnData": True,
+        }
+    )
+    cfn.add_property_override(f"{spec}.Metrics", queries)
 
 
 def _pascal(key: str) -> str:
