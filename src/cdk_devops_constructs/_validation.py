@@ -7,6 +7,7 @@ are unknown until deployment and are never validated.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Collection, Iterable
 from typing import Any, NoReturn
@@ -38,8 +39,14 @@ def fail(scope: IConstruct, message: str) -> NoReturn:
 
 def is_token(value: Any) -> bool:
     """True when ``value`` (or a Duration's amount) is only known at deploy time."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return False  # infinity and NaN are never tokens (and cannot cross into jsii)
     if isinstance(value, Duration):
-        return Token.is_unresolved(value.to_string())
+        try:
+            millis = value.to_milliseconds()
+        except RuntimeError:  # CDK cannot convert a token given in another unit
+            return True
+        return Token.is_unresolved(millis)
     return isinstance(value, (str, int, float)) and Token.is_unresolved(value)
 
 
@@ -57,14 +64,14 @@ def in_range(
     if is_token(value):
         return
     too_low = value <= low if exclusive_low else value < low
-    if too_low or value > high:
+    if value != value or too_low or value > high:  # value != value: NaN
         opening = "(" if exclusive_low else "["
         suffix = f" {unit}" if unit else ""
         fail(scope, f"{prop} must be in {opening}{_num(low)}, {_num(high)}]{suffix}, got {value!r}")
 
 
 def at_least(scope: IConstruct, prop: str, value: float, minimum: float) -> None:
-    if not is_token(value) and value < minimum:
+    if not is_token(value) and not value >= minimum:  # `not >=` also refuses NaN
         fail(scope, f"{prop} must be at least {_num(minimum)}, got {value!r}")
 
 
@@ -136,14 +143,13 @@ def duration_in(
     if not low.to_milliseconds() <= millis <= high.to_milliseconds():
         fail(
             scope,
-            f"{prop} must be between {low.to_human_string()} and {high.to_human_string()}, "
-            f"got {value.to_human_string()}",
+            f"{prop} must be between {human(low)} and {human(high)}, got {human(value)}",
         )
 
 
 def whole_minutes(scope: IConstruct, prop: str, value: Duration) -> None:
     if not is_token(value) and value.to_milliseconds() % 60_000:
-        fail(scope, f"{prop} must be a whole number of minutes, got {value.to_human_string()}")
+        fail(scope, f"{prop} must be a whole number of minutes, got {human(value)}")
 
 
 def fargate_size(scope: IConstruct, cpu: int, memory_limit_mib: int) -> None:
@@ -180,6 +186,16 @@ def unique(scope: IConstruct, prop: str, values: Iterable[str]) -> None:
         if value in seen:
             fail(scope, f"{prop} must not repeat a name, got {value!r} twice")
         seen.add(value)
+
+
+def human(value: Duration) -> str:
+    """``value`` in the largest of minutes, seconds, milliseconds that states it exactly."""
+    millis = int(value.to_milliseconds())
+    for unit, size in (("minute", 60_000), ("second", 1000), ("millisecond", 1)):
+        if millis % size == 0:
+            count = millis // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    raise AssertionError("unreachable: every duration is a whole number of milliseconds")
 
 
 def _num(value: float) -> str:

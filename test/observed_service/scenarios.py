@@ -144,6 +144,18 @@ def linear(stack: cdk.Stack) -> ObservedService:
     )
 
 
+@scenario("observed_service/public_https")
+def public_https(stack: cdk.Stack) -> ObservedService:
+    """The production shape most teams want: public, HTTPS, HTTP redirected."""
+    return ObservedService(
+        stack,
+        "Storefront",
+        image=image(),
+        certificate=acm.Certificate.from_certificate_arn(stack, "Cert", CERTIFICATE_ARN),
+        alarm_emails=["storefront@example.com"],
+    )
+
+
 @scenario("observed_service/internal_http")
 def internal_http(stack: cdk.Stack) -> ObservedService:
     """An internal HTTP-only service: no certificate, reachable from inside the VPC."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Annotations, CfnOutput, Duration, Fn, Names, RemovalPolicy
+from aws_cdk import Annotations, CfnOutput, Duration, Fn, Names, RemovalPolicy, Stack, Token
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -482,6 +482,12 @@ class ObservedService(Construct):
         certificate: acm.ICertificate | None,
         web_acl_arn: str | None,
     ) -> None:
+        if Token.is_unresolved(Stack.of(self).region):
+            check.fail(
+                self,
+                "the stack must have an explicit region (Stack(..., env=Environment(region=...))):"
+                " load balancer access logs are delivered by a region-specific principal",
+            )
         check.port(self, "container_port", container_port)
         check.fargate_size(self, cpu, memory_limit_mib)
         if not check.is_token(health_check_path) and (

@@ -1,0 +1,523 @@
+"""What ObservedService promises, one behaviour per test, on the scenarios' templates."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_ecs as ecs
+from aws_cdk.assertions import Match, Template
+
+from cdk_devops_constructs import Deployment, ObservedService
+from cdk_devops_constructs.observed_service.tracing import ADOT_COLLECTOR_IMAGE, X_RAY_ACTIONS
+from conftest import template_of
+from harness import compliance
+from harness.scenarios import Built
+
+from .scenarios import image
+
+
+def scenario(name: str) -> Any:
+    return pytest.mark.parametrize("built", [f"observed_service/{name}"], indirect=True)
+
+
+def resources(built: Built, kind: str) -> dict[str, Any]:
+    return {k: v for k, v in built.template["Resources"].items() if v["Type"] == kind}
+
+
+def only(built: Built, kind: str) -> dict[str, Any]:
+    (resource,) = resources(built, kind).values()
+    return resource["Properties"]
+
+
+def containers(built: Built) -> dict[str, Any]:
+    task = only(built, "AWS::ECS::TaskDefinition")
+    return {c["Name"]: c for c in task["ContainerDefinitions"]}
+
+
+# --- Safe deployments -------------------------------------------------------------------------
+
+
+@scenario("defaults")
+def test_deployments_roll_back_on_circuit_breaker_and_on_critical_alarms(built: Built) -> None:
+    config = only(built, "AWS::ECS::Service")["DeploymentConfiguration"]
+    assert config["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
+    assert config["Alarms"]["Enable"] is True
+    assert config["Alarms"]["Rollback"] is True
+    names = {
+        a["Properties"]["AlarmName"] for a in resources(built, "AWS::CloudWatch::Alarm").values()
+    }
+    watched = config["Alarms"]["AlarmNames"]
+    assert [n.rsplit("-", 1)[-1] for n in watched] == ["errors", "latency", "hosts"]
+    assert set(watched) <= names, "ECS must watch alarms that exist, by their literal names"
+
+
+@scenario("defaults")
+def test_rolling_deployments_keep_full_capacity(built: Built) -> None:
+    service = only(built, "AWS::ECS::Service")
+    assert service["DeploymentConfiguration"]["MinimumHealthyPercent"] == 100
+    assert service["DeploymentConfiguration"]["Strategy"] == "ROLLING"
+    assert service["DeploymentController"] == {"Type": "ECS"}
+    assert "AlternateTargetGroupArn" not in json.dumps(service)
+
+
+@scenario("blue_green")
+def test_blue_green_shifts_traffic_between_two_target_groups(built: Built) -> None:
+    service = only(built, "AWS::ECS::Service")
+    assert service["DeploymentConfiguration"]["Strategy"] == "BLUE_GREEN"
+    assert service["DeploymentConfiguration"]["BakeTimeInMinutes"] == 15
+    advanced = service["LoadBalancers"][0]["AdvancedConfiguration"]
+    assert set(advanced) == {"AlternateTargetGroupArn", "ProductionListenerRule", "RoleArn"}
+    rule = only(built, "AWS::ElasticLoadBalancingV2::ListenerRule")
+    weights = [g["Weight"] for g in rule["Actions"][0]["ForwardConfig"]["TargetGroups"]]
+    assert weights == [100, 0]
+    assert len(resources(built, "AWS::ElasticLoadBalancingV2::TargetGroup")) == 2
+
+
+@scenario("blue_green")
+def test_traffic_shifting_alarms_watch_both_target_groups(built: Built) -> None:
+    """After a blue/green deployment the other target group serves production: an alarm on one
+    target group alone would go quiet."""
+    by_name = {
+        a["Properties"]["AlarmName"].rsplit("-", 1)[-1]: a["Properties"]
+        for a in resources(built, "AWS::CloudWatch::Alarm").values()
+    }
+    for key in ("errors", "latency", "hosts"):
+        groups = {
+            json.dumps(dimension["Value"])
+            for metric in by_name[key]["Metrics"]
+            if "MetricStat" in metric
+            for dimension in metric["MetricStat"]["Metric"]["Dimensions"]
+            if dimension["Name"] == "TargetGroup"
+        }
+        assert len(groups) == 2, key
+
+
+@scenario("all_options")
+def test_canary_sends_a_share_of_traffic_first(built: Built) -> None:
+    config = only(built, "AWS::ECS::Service")["DeploymentConfiguration"]
+    assert config["Strategy"] == "CANARY"
+    assert config["CanaryConfiguration"] == {"CanaryPercent": 10, "CanaryBakeTimeInMinutes": 5}
+    assert config["BakeTimeInMinutes"] == 10
+
+
+@scenario("linear")
+def test_linear_shifts_traffic_in_steps(built: Built) -> None:
+    config = only(built, "AWS::ECS::Service")["DeploymentConfiguration"]
+    assert config["Strategy"] == "LINEAR"
+    assert config["LinearConfiguration"] == {"StepPercent": 25, "StepBakeTimeInMinutes": 2}
+
+
+# --- Compute and network ----------------------------------------------------------------------
+
+
+@scenario("defaults")
+def test_tasks_run_in_private_subnets_without_public_ips(built: Built) -> None:
+    network = only(built, "AWS::ECS::Service")["NetworkConfiguration"]["AwsvpcConfiguration"]
+    assert network["AssignPublicIp"] == "DISABLED"
+    assert all("Private" in s["Ref"] for s in network["Subnets"])
+
+
+@scenario("shared_load_balancer")
+def test_services_of_a_stack_share_one_vpc_cluster_and_log_bucket(built: Built) -> None:
+    for kind in ("AWS::EC2::VPC", "AWS::ECS::Cluster", "AWS::S3::Bucket", "AWS::EC2::NatGateway"):
+        assert len(resources(built, kind)) == 1, kind
+    assert len(resources(built, "AWS::ECS::Service")) == 2
+
+
+@scenario("defaults")
+def test_the_shared_vpc_has_flow_logs_and_the_cluster_container_insights(built: Built) -> None:
+    flow_log = only(built, "AWS::EC2::FlowLog")
+    assert flow_log["LogDestinationType"] == "s3"
+    assert flow_log["TrafficType"] == "ALL"
+    settings = only(built, "AWS::ECS::Cluster")["ClusterSettings"]
+    assert settings == [{"Name": "containerInsights", "Value": "enabled"}]
+    vpc = only(built, "AWS::EC2::VPC")
+    assert vpc["CidrBlock"] == "10.0.0.0/16"
+    subnets = resources(built, "AWS::EC2::Subnet").values()
+    assert all("Fn::Select" in s["Properties"]["AvailabilityZone"] for s in subnets)
+
+
+@scenario("bring_your_own")
+def test_bring_your_own_vpc_cluster_and_topic_creates_none_of_them(built: Built) -> None:
+    for kind in ("AWS::EC2::VPC", "AWS::ECS::Cluster", "AWS::SNS::Topic"):
+        assert resources(built, kind) == {}, kind
+    subscription = only(built, "AWS::SNS::Subscription")
+    assert subscription["TopicArn"] == "arn:aws:sns:us-east-1:123456789012:platform-alarms"
+    assert subscription["Endpoint"] == "inventory@example.com"
+    assert only(built, "AWS::ECS::Service")["Cluster"] == "platform"
+
+
+@scenario("shared_load_balancer")
+def test_a_second_service_joins_the_first_services_load_balancer(built: Built) -> None:
+    assert len(resources(built, "AWS::ElasticLoadBalancingV2::LoadBalancer")) == 1
+    assert len(resources(built, "AWS::ElasticLoadBalancingV2::Listener")) == 1
+    rules = sorted(
+        (r["Priority"], r["Conditions"][0]["PathPatternConfig"]["Values"])
+        for r in (
+            v["Properties"]
+            for v in resources(built, "AWS::ElasticLoadBalancingV2::ListenerRule").values()
+        )
+    )
+    assert rules == [(10, ["/api/*"]), (100, ["/*"])]
+    web, api = built.value
+    assert api.url.endswith("/api/")
+    assert api.load_balancer is web.load_balancer
+
+
+# --- Container --------------------------------------------------------------------------------
+
+
+@scenario("defaults")
+def test_the_app_container_is_read_only_with_a_writable_tmp(built: Built) -> None:
+    app = containers(built)["app"]
+    assert app["ReadonlyRootFilesystem"] is True
+    assert app["MountPoints"] == [
+        {"ContainerPath": "/tmp", "ReadOnly": False, "SourceVolume": "tmp"}
+    ]
+    assert app["LogConfiguration"]["Options"]["mode"] == "non-blocking"
+
+
+@scenario("all_options")
+def test_container_options_reach_the_task_definition(built: Built) -> None:
+    task = only(built, "AWS::ECS::TaskDefinition")
+    assert (task["Cpu"], task["Memory"]) == ("1024", "3072")
+    assert task["RuntimePlatform"]["CpuArchitecture"] == "ARM64"
+    app = containers(built)["app"]
+    assert app["User"] == "1000:1000"
+    assert app["Command"] == ["serve", "--port", "8443"]
+    assert app["Secrets"][0]["Name"] == "DB_PASSWORD"
+    env = {e["Name"]: e["Value"] for e in app["Environment"]}
+    assert env["LOG_LEVEL"] == "info"
+    assert env["OTEL_SERVICE_NAME"] == "payments"
+
+
+# --- Tracing ----------------------------------------------------------------------------------
+
+
+@scenario("defaults")
+def test_tracing_runs_a_pinned_collector_the_app_waits_for(built: Built) -> None:
+    collector = containers(built)["otel-collector"]
+    assert collector["Image"] == ADOT_COLLECTOR_IMAGE
+    assert not collector["Image"].endswith(":latest")
+    assert re.search(r":v\d+\.\d+\.\d+$", collector["Image"])
+    assert collector["HealthCheck"]["Command"] == ["CMD", "/healthcheck"]
+    assert collector["Essential"] is False
+    app = containers(built)["app"]
+    assert app["DependsOn"] == [{"Condition": "HEALTHY", "ContainerName": "otel-collector"}]
+    env = {e["Name"]: e["Value"] for e in app["Environment"]}
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://localhost:4317"
+    assert env["OTEL_SERVICE_NAME"] == "Checkout"
+    assert env["OTEL_PROPAGATORS"].startswith("xray")
+
+
+@scenario("defaults")
+def test_the_task_role_may_only_write_traces(built: Built) -> None:
+    policies = [
+        p for p in resources(built, "AWS::IAM::Policy").values() if "TaskRole" in json.dumps(p)
+    ]
+    statements = [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    assert statements == [
+        {
+            "Action": list(X_RAY_ACTIONS),
+            "Effect": "Allow",
+            "Resource": "*",
+            "Sid": "WriteTracesToXRay",
+        }
+    ]
+
+
+@scenario("bring_your_own")
+def test_tracing_off_means_no_sidecar_and_no_otel_settings(built: Built) -> None:
+    assert set(containers(built)) == {"app"}
+    assert "Environment" not in containers(built)["app"]
+
+
+@pytest.mark.parametrize("name", ["defaults", "all_options", "blue_green", "shared_load_balancer"])
+def test_no_iam_statement_uses_a_wildcard_action(scenario_results: Any, name: str) -> None:
+    template = scenario_results[f"observed_service/{name}"].normal.template
+    for logical_id, resource in template["Resources"].items():
+        documents = [resource["Properties"].get("PolicyDocument")]
+        documents += [p["PolicyDocument"] for p in resource["Properties"].get("Policies", [])]
+        if resource["Type"] == "AWS::KMS::Key":
+            # The key policy's first statement is AWS's documented default: the account root
+            # may use the key, so that IAM policies (never wildcards here) decide who can.
+            statements = resource["Properties"]["KeyPolicy"]["Statement"]
+            assert statements[0]["Principal"]["AWS"]["Fn::Join"][1][-1].endswith(":root")
+            documents.append({"Statement": statements[1:]})
+        for document in filter(None, documents):
+            # Deny statements (e.g. "s3:*" unless over TLS) restrict; only grants must be exact.
+            for statement in (s for s in document["Statement"] if s["Effect"] == "Allow"):
+                actions = statement["Action"]
+                for action in [actions] if isinstance(actions, str) else actions:
+                    assert "*" not in action, f"{logical_id}: {action}"
+
+
+# --- Load balancer ----------------------------------------------------------------------------
+
+
+@scenario("defaults")
+def test_the_load_balancer_is_hardened_and_logged(built: Built) -> None:
+    attributes = {
+        a["Key"]: a["Value"]
+        for a in only(built, "AWS::ElasticLoadBalancingV2::LoadBalancer")["LoadBalancerAttributes"]
+    }
+    assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
+    assert attributes["deletion_protection.enabled"] == "true"
+    assert attributes["routing.http.desync_mitigation_mode"] == "defensive"
+    assert attributes["access_logs.s3.enabled"] == "true"
+
+
+@scenario("defaults")
+def test_the_log_bucket_is_private_ssl_only_versioned_and_expires(built: Built) -> None:
+    bucket = only(built, "AWS::S3::Bucket")
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    (rule,) = bucket["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] == 365
+    sse = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    policy = json.dumps(only(built, "AWS::S3::BucketPolicy"))
+    assert '"aws:SecureTransport": "false"' in policy
+
+
+@scenario("defaults")
+def test_health_checks_and_draining_are_tuned_for_fast_deploys(built: Built) -> None:
+    group = only(built, "AWS::ElasticLoadBalancingV2::TargetGroup")
+    assert (group["HealthCheckIntervalSeconds"], group["HealthyThresholdCount"]) == (10, 2)
+    assert group["UnhealthyThresholdCount"] == 3
+    attributes = {a["Key"]: a["Value"] for a in group["TargetGroupAttributes"]}
+    assert attributes["deregistration_delay.timeout_seconds"] == "30"
+    assert only(built, "AWS::ECS::Service")["HealthCheckGracePeriodSeconds"] == 60
+
+
+@scenario("all_options")
+def test_a_certificate_gives_https_with_tls12_and_a_redirect(built: Built) -> None:
+    listeners = [
+        v["Properties"] for v in resources(built, "AWS::ElasticLoadBalancingV2::Listener").values()
+    ]
+    https = next(listener for listener in listeners if listener["Port"] == 443)
+    assert https["Protocol"] == "HTTPS"
+    assert https["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    redirect = next(listener for listener in listeners if listener["Port"] == 80)
+    assert redirect["DefaultActions"][0]["RedirectConfig"] == {
+        "Port": "443",
+        "Protocol": "HTTPS",
+        "StatusCode": "HTTP_301",
+    }
+    assert built.value.url.startswith("https://")
+
+
+@scenario("all_options")
+def test_an_internal_load_balancer_admits_only_the_vpc(built: Built) -> None:
+    assert only(built, "AWS::ElasticLoadBalancingV2::LoadBalancer")["Scheme"] == "internal"
+    groups = resources(built, "AWS::EC2::SecurityGroup")
+    balancer_group = next(g for k, g in groups.items() if "LoadBalancer" in k)
+    ingress = balancer_group["Properties"]["SecurityGroupIngress"]
+    assert {i["CidrIp"] for i in ingress} == {"10.0.0.0/16"}
+    assert only(built, "AWS::WAFv2::WebACLAssociation")["WebACLArn"].startswith("arn:aws:wafv2:")
+
+
+# --- Autoscaling ------------------------------------------------------------------------------
+
+
+@scenario("all_options")
+def test_autoscaling_tracks_cpu_and_requests_per_task(built: Built) -> None:
+    target = only(built, "AWS::ApplicationAutoScaling::ScalableTarget")
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (3, 12)
+    configs = [
+        p["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+        for p in resources(built, "AWS::ApplicationAutoScaling::ScalingPolicy").values()
+    ]
+    cpu = next(c for c in configs if "PredefinedMetricSpecification" in c)
+    assert cpu["TargetValue"] == 50
+    requests = next(c for c in configs if "CustomizedMetricSpecification" in c)
+    assert requests["TargetValue"] == 500
+    expression = requests["CustomizedMetricSpecification"]["Metrics"][-1]["Expression"]
+    assert expression.count("FILL(") == 2, "both target groups of a canary deployment"
+
+
+# --- Alarms and notifications -----------------------------------------------------------------
+
+
+@scenario("defaults")
+def test_every_alarm_notifies_on_alarm_and_ok_within_three_minutes(built: Built) -> None:
+    alarms = resources(built, "AWS::CloudWatch::Alarm")
+    assert len(alarms) == 6
+    for alarm in (a["Properties"] for a in alarms.values()):
+        assert (
+            alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "CheckoutAlarmTopic887F0361"}]
+        )
+        periods = {m["MetricStat"]["Period"] for m in alarm["Metrics"] if "MetricStat" in m}
+        assert max(periods) * alarm["EvaluationPeriods"] <= 180
+        assert alarm["DatapointsToAlarm"] == alarm["EvaluationPeriods"]
+        assert alarm["TreatMissingData"] == "notBreaching", "an idle service must not page"
+
+
+@scenario("defaults")
+def test_the_error_alarm_is_a_rate_that_ignores_nearly_idle_minutes(built: Built) -> None:
+    alarm = next(
+        a["Properties"]
+        for a in resources(built, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"]["AlarmName"].endswith("-errors")
+    )
+    (expression,) = [m["Expression"] for m in alarm["Metrics"] if "Expression" in m]
+    assert expression == "IF(requests >= 10, 100 * FILL(errors, 0) / requests, 0)"
+    assert alarm["Threshold"] == 5
+
+
+@scenario("defaults")
+def test_the_health_alarm_is_any_critical_alarm(built: Built) -> None:
+    health = only(built, "AWS::CloudWatch::CompositeAlarm")
+    rule = json.dumps(health["AlarmRule"])
+    for key in ("Errors", "Latency", "UnhealthyHosts", "RunningTasks"):
+        assert f"CheckoutAlarms{key}" in rule
+    for key in ("Cpu", "Memory"):
+        assert f"CheckoutAlarms{key}" not in rule
+    assert "AlarmActions" not in health, "members notify; the composite is a signal"
+    service = built.value
+    assert service.health_alarm.alarm_arn
+    assert len(service.critical_alarms) == 4
+
+
+@scenario("defaults")
+def test_the_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use(built: Built) -> None:
+    topic = only(built, "AWS::SNS::Topic")
+    assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": ["CheckoutKey8B2D8A42", "Arn"]}
+    key = only(built, "AWS::KMS::Key")
+    assert key["EnableKeyRotation"] is True
+    cloudwatch = next(
+        s
+        for s in key["KeyPolicy"]["Statement"]
+        if s.get("Principal", {}).get("Service") == "cloudwatch.amazonaws.com"
+    )
+    assert cloudwatch["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    policy = json.dumps(only(built, "AWS::SNS::TopicPolicy"))
+    assert '"aws:SecureTransport": "false"' in policy
+    subscription = only(built, "AWS::SNS::Subscription")
+    assert (subscription["Protocol"], subscription["Endpoint"]) == ("email", "oncall@example.com")
+
+
+@scenario("all_options")
+def test_thresholds_and_windows_are_props(built: Built) -> None:
+    by_name = {
+        a["Properties"]["AlarmName"].rsplit("-", 1)[-1]: a["Properties"]
+        for a in resources(built, "AWS::CloudWatch::Alarm").values()
+    }
+    assert by_name["cpu"]["Threshold"] == 70
+    assert by_name["memory"]["Threshold"] == 75
+    assert by_name["errors"]["Threshold"] == 1
+    assert by_name["latency"]["Threshold"] == 0.8
+    assert by_name["tasks"]["Threshold"] == 3
+    assert {a["EvaluationPeriods"] for a in by_name.values()} == {2}
+    assert len(resources(built, "AWS::SNS::Subscription")) == 2
+
+
+@scenario("defaults")
+def test_logs_are_kept_a_year_encrypted_and_retained(built: Built) -> None:
+    (log_group,) = resources(built, "AWS::Logs::LogGroup").values()
+    assert log_group["Properties"]["RetentionInDays"] == 365
+    assert log_group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["CheckoutKey8B2D8A42", "Arn"]}
+    assert log_group["DeletionPolicy"] == "Retain"
+
+
+# --- Dashboard and outputs --------------------------------------------------------------------
+
+
+@scenario("defaults")
+def test_the_dashboard_shows_golden_signals_alarms_and_recent_errors(built: Built) -> None:
+    parts = only(built, "AWS::CloudWatch::Dashboard")["DashboardBody"]["Fn::Join"][1]
+    body = "".join(p for p in parts if isinstance(p, str))
+    for text in (
+        "Latency p50",
+        "Latency p90",
+        "Latency p99",
+        "Requests",
+        "5xx error rate",
+        "CPU utilization",
+        "Memory utilization",
+        "Running tasks",
+        '"type":"alarm"',
+        "Recent errors",
+        "filter @message like",
+    ):
+        assert text in body, text
+
+
+@scenario("defaults")
+def test_the_url_and_dashboard_link_are_stack_outputs(built: Built) -> None:
+    outputs = built.template["Outputs"]
+    url = next(v for k, v in outputs.items() if k.startswith("CheckoutUrl"))
+    assert "Fn::Join" in url["Value"]
+    dashboard = next(v for k, v in outputs.items() if k.startswith("CheckoutDashboardUrl"))
+    assert "#dashboards:name=" in json.dumps(dashboard)
+
+
+# --- Defaults that weaken security warn ------------------------------------------------------
+
+
+def test_weakening_a_security_default_adds_a_warning() -> None:
+    # Deliberately weakened, so synthesized without cdk-nag.
+    stack = cdk.Stack(cdk.App(), "TestStack", env=compliance.ENV)
+    ObservedService(
+        stack,
+        "Legacy",
+        image=image(),
+        readonly_root_filesystem=False,
+        deletion_protection=False,
+        rollback_on_alarm=False,
+    )
+    warnings = cdk.assertions.Annotations.from_stack(stack).find_warning(
+        "/TestStack/Legacy", Match.string_like_regexp(".*")
+    )
+    text = " ".join(str(w.entry.data) for w in warnings)
+    for prop in ("readonly_root_filesystem", "deletion_protection", "rollback_on_alarm"):
+        assert prop in text
+
+
+def test_turning_rollback_off_stops_watching_alarms_during_deployments() -> None:
+    # Deliberately weakened, so synthesized without cdk-nag.
+    stack = cdk.Stack(cdk.App(), "TestStack", env=compliance.ENV)
+    ObservedService(stack, "Batch", image=image(), rollback_on_alarm=False, tracing=False)
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::ECS::Service",
+        {
+            "DeploymentConfiguration": Match.object_like(
+                {"Alarms": Match.object_like({"Enable": False, "Rollback": False})}
+            )
+        },
+    )
+
+
+def test_public_attributes_are_typed_children(stack: cdk.Stack) -> None:
+    service = ObservedService(stack, "Api", image=image(), deployment=Deployment.rolling())
+    assert isinstance(service.service, ecs.FargateService)
+    assert isinstance(service.task_definition, ecs.FargateTaskDefinition)
+    assert service.container.container_name == "app"
+    assert set(service.alarms) == {
+        "cpu",
+        "memory",
+        "errors",
+        "latency",
+        "unhealthy_hosts",
+        "running_tasks",
+    }
+    for attribute in (
+        "load_balancer",
+        "listener",
+        "target_group",
+        "log_group",
+        "alarm_topic",
+        "dashboard",
+    ):
+        assert getattr(service, attribute) is not None, attribute
+    assert service.url.startswith("http://")
+    assert isinstance(template_of(stack), Template)
