@@ -37,10 +37,17 @@ def fail(scope: IConstruct, message: str) -> NoReturn:
     raise ValueError(f"{scope.node.path}: {message}")
 
 
-def is_token(value: Any) -> bool:
+def is_token(value: Any) -> bool:  # noqa: PLR0911 (each early answer saves a jsii call)
     """True when ``value`` (or a Duration's amount) is only known at deploy time."""
+    # Decide locally where the answer is certain: each jsii call costs synthesis time.
+    if isinstance(value, bool) or value is None:
+        return False
     if isinstance(value, float) and not math.isfinite(value):
         return False  # infinity and NaN are never tokens (and cannot cross into jsii)
+    if isinstance(value, str) and "Token[" not in value:
+        return False  # CDK encodes string and list tokens as "${Token[...]}" / "#{Token[...]}"
+    if isinstance(value, (int, float)) and abs(value) < 1e288:
+        return False  # CDK encodes number tokens as doubles near -1.89e+289
     if isinstance(value, Duration):
         try:
             millis = value.to_milliseconds()
@@ -64,7 +71,7 @@ def in_range(
     if is_token(value):
         return
     too_low = value <= low if exclusive_low else value < low
-    if value != value or too_low or value > high:  # value != value: NaN
+    if math.isnan(value) or too_low or value > high:
         opening = "(" if exclusive_low else "["
         suffix = f" {unit}" if unit else ""
         fail(scope, f"{prop} must be in {opening}{_num(low)}, {_num(high)}]{suffix}, got {value!r}")

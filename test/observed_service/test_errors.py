@@ -13,9 +13,9 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 
 from cdk_devops_constructs import Deployment, ObservedService
-from harness import compliance
 
 from .scenarios import CERTIFICATE_ARN, image
+from harness import compliance
 
 PATH = "TestStack/Svc: "
 
@@ -189,7 +189,7 @@ def test_tokens_are_not_validated(stack: cdk.Stack) -> None:
 
 
 def test_the_message_is_a_value_error_not_a_jsii_trace(stack: cdk.Stack) -> None:
-    with pytest.raises(ValueError) as failure:
+    with pytest.raises(ValueError, match="memory_limit_mib") as failure:
         build(stack, cpu=256, memory_limit_mib=4096)
     assert "jsii" not in str(failure.value)
     assert failure.value.__cause__ is None

@@ -13,11 +13,11 @@ from aws_cdk.assertions import Match, Template
 
 from cdk_devops_constructs import Deployment, ObservedService
 from cdk_devops_constructs.observed_service.tracing import ADOT_COLLECTOR_IMAGE, X_RAY_ACTIONS
+
+from .scenarios import image
 from conftest import template_of
 from harness import compliance
 from harness.scenarios import Built
-
-from .scenarios import image
 
 
 def scenario(name: str) -> Any:

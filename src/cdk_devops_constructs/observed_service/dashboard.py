@@ -29,6 +29,7 @@ def build_dashboard(
     title: str,
     metrics: ServiceMetrics,
     alarms: Mapping[str, cloudwatch.Alarm],
+    thresholds: Mapping[str, float],
     health_alarm: cloudwatch.IAlarm,
     log_group: logs.ILogGroup,
 ) -> cloudwatch.Dashboard:
@@ -55,18 +56,20 @@ def build_dashboard(
         _graph(
             "Latency (seconds)",
             [metrics.latency("p50"), metrics.latency("p90"), metrics.latency("p99")],
-            alarms.get("latency"),
+            thresholds.get("latency"),
         ),
         _graph("Requests", [metrics.requests()], None, right=[metrics.target_5xx()]),
-        _graph("5xx error rate (%)", [metrics.error_rate(min_requests=1)], alarms.get("errors")),
+        _graph(
+            "5xx error rate (%)", [metrics.error_rate(min_requests=1)], thresholds.get("errors")
+        ),
     )
     dashboard.add_widgets(
-        _graph("CPU utilization (%)", [metrics.cpu()], alarms.get("cpu")),
-        _graph("Memory utilization (%)", [metrics.memory()], alarms.get("memory")),
+        _graph("CPU utilization (%)", [metrics.cpu()], thresholds.get("cpu")),
+        _graph("Memory utilization (%)", [metrics.memory()], thresholds.get("memory")),
         _graph(
             "Tasks",
             [metrics.running_tasks(), metrics.healthy_hosts(), metrics.unhealthy_hosts()],
-            alarms.get("running_tasks"),
+            thresholds.get("running_tasks"),
         ),
     )
     dashboard.add_widgets(
@@ -92,13 +95,14 @@ def dashboard_url(dashboard: cloudwatch.Dashboard) -> str:
 def _graph(
     title: str,
     left: list[cloudwatch.IMetric],
-    alarm: cloudwatch.Alarm | None,
+    threshold: float | None,
     *,
     right: list[cloudwatch.IMetric] | None = None,
 ) -> cloudwatch.GraphWidget:
     annotations = []
-    if alarm is not None:
-        annotations.append(alarm.to_annotation())
+    if threshold is not None:
+        # Built here rather than with Alarm.to_annotation(): same line, no jsii round trips.
+        annotations.append(cloudwatch.HorizontalAnnotation(value=threshold, label="Alarm"))
     return cloudwatch.GraphWidget(
         title=title,
         left=left,

@@ -12,7 +12,7 @@ quiet because they watch the target group that happens to be idle.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -38,8 +38,19 @@ class ServiceMetrics:
         self._target_groups = list(target_group_full_names)
         self._service = {"ClusterName": cluster_name, "ServiceName": service_name}
         self.period = period
+        # Alarms and dashboard share metric objects: each one created is a jsii round trip.
+        self._made: dict[tuple[object, ...], cloudwatch.IMetric] = {}
 
-    def _per_target_group(self, name: str, statistic: str) -> dict[str, cloudwatch.IMetric]:
+    def _once(
+        self, key: tuple[object, ...], make: Callable[[], cloudwatch.IMetric]
+    ) -> cloudwatch.IMetric:
+        if key not in self._made:
+            self._made[key] = make()
+        return self._made[key]
+
+    def _per_target_group(
+        self, name: str, statistic: str, label: str | None = None
+    ) -> dict[str, cloudwatch.IMetric]:
         """``{"<metric><n>": metric of target group n}``; ids unique across expressions."""
         prefix = re.sub(r"[^a-z0-9]", "", f"{name}{statistic}".lower())
         return {
@@ -49,16 +60,22 @@ class ServiceMetrics:
                 dimensions_map={"LoadBalancer": self._load_balancer, "TargetGroup": target_group},
                 statistic=statistic,
                 period=self.period,
+                label=label,
             )
             for index, target_group in enumerate(self._target_groups)
         }
 
     def _alb(self, name: str, statistic: str, label: str, combine: str) -> cloudwatch.IMetric:
         """One target group's metric, or ``combine`` (``"sum"`` or ``"max"``) over both."""
+        return self._once(
+            (name, statistic), lambda: self._combined(name, statistic, label, combine)
+        )
+
+    def _combined(self, name: str, statistic: str, label: str, combine: str) -> cloudwatch.IMetric:
+        if len(self._target_groups) == 1:
+            (metric,) = self._per_target_group(name, statistic, label).values()
+            return metric
         metrics = self._per_target_group(name, statistic)
-        if len(metrics) == 1:
-            (metric,) = metrics.values()
-            return metric.with_(label=label)
         ids = list(metrics)
         expression = (
             " + ".join(f"FILL({i}, 0)" for i in ids)
@@ -92,46 +109,41 @@ class ServiceMetrics:
             for key, metric in self._per_target_group("RequestCountPerTarget", "Sum").items()
         }
 
-    def error_rate(self, min_requests: int) -> cloudwatch.MathExpression:
+    def error_rate(self, min_requests: int) -> cloudwatch.IMetric:
         """Percentage of requests answered 5xx by the service.
 
         Minutes with fewer than ``min_requests`` requests count as 0%, so one failed request on
         an idle service does not page anyone.
         """
-        return cloudwatch.MathExpression(
-            expression=f"IF(requests >= {min_requests}, 100 * FILL(errors, 0) / requests, 0)",
-            using_metrics={"errors": self.target_5xx(), "requests": self.requests()},
-            label="5xx error rate (%)",
-            period=self.period,
+        return self._once(
+            ("error_rate", min_requests),
+            lambda: cloudwatch.MathExpression(
+                expression=f"IF(requests >= {min_requests}, 100 * FILL(errors, 0) / requests, 0)",
+                using_metrics={"errors": self.target_5xx(), "requests": self.requests()},
+                label="5xx error rate (%)",
+                period=self.period,
+            ),
         )
 
-    def cpu(self) -> cloudwatch.Metric:
-        return cloudwatch.Metric(
-            namespace=ECS,
-            metric_name="CPUUtilization",
-            dimensions_map=self._service,
-            statistic="Average",
-            period=self.period,
-            label="CPU utilization (%)",
+    def _ecs(self, namespace: str, name: str, statistic: str, label: str) -> cloudwatch.IMetric:
+        return self._once(
+            (namespace, name, statistic),
+            lambda: cloudwatch.Metric(
+                namespace=namespace,
+                metric_name=name,
+                dimensions_map=self._service,
+                statistic=statistic,
+                period=self.period,
+                label=label,
+            ),
         )
 
-    def memory(self) -> cloudwatch.Metric:
-        return cloudwatch.Metric(
-            namespace=ECS,
-            metric_name="MemoryUtilization",
-            dimensions_map=self._service,
-            statistic="Average",
-            period=self.period,
-            label="Memory utilization (%)",
-        )
+    def cpu(self) -> cloudwatch.IMetric:
+        return self._ecs(ECS, "CPUUtilization", "Average", "CPU utilization (%)")
 
-    def running_tasks(self) -> cloudwatch.Metric:
+    def memory(self) -> cloudwatch.IMetric:
+        return self._ecs(ECS, "MemoryUtilization", "Average", "Memory utilization (%)")
+
+    def running_tasks(self) -> cloudwatch.IMetric:
         """Published by Container Insights, which must be on for the cluster."""
-        return cloudwatch.Metric(
-            namespace=CONTAINER_INSIGHTS,
-            metric_name="RunningTaskCount",
-            dimensions_map=self._service,
-            statistic="Minimum",
-            period=self.period,
-            label="Running tasks",
-        )
+        return self._ecs(CONTAINER_INSIGHTS, "RunningTaskCount", "Minimum", "Running tasks")

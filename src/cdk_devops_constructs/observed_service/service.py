@@ -272,6 +272,7 @@ class ObservedService(Construct):
             **(otel_environment(self.service_name, trace_sample_rate) if tracing else {}),
             **(environment or {}),
         }
+        self._has_environment = bool(app_environment)
         self.container = self.task_definition.add_container(
             "App",
             container_name=APP_CONTAINER_NAME,
@@ -408,8 +409,7 @@ class ObservedService(Construct):
             _scale_on_requests(scaling, self.metrics.requests_per_target(), requests_per_target)
 
         # --- Alarms, health signal, dashboard ------------------------------------------------
-        self.alarms = self._alarms(
-            alarm_names,
+        specs = self._alarm_specs(
             alarm_datapoints=alarm_datapoints,
             cpu_alarm_percent=cpu_alarm_percent,
             memory_alarm_percent=memory_alarm_percent,
@@ -418,6 +418,11 @@ class ObservedService(Construct):
             latency_alarm_threshold=latency_alarm_threshold,
             min_capacity=min_capacity,
         )
+        factory = AlarmFactory(Construct(self, "Alarms"), self.alarm_topic)
+        self.alarms = {
+            key: factory.metric_alarm(_pascal(key), spec, name=alarm_names[key])
+            for key, spec in specs.items()
+        }
         self.critical_alarms: list[cloudwatch.IAlarm] = [self.alarms[k] for k in CRITICAL_ALARMS]
         self.health_alarm: cloudwatch.IAlarm = AlarmFactory(self, None).any_of(
             "HealthAlarm",
@@ -434,6 +439,7 @@ class ObservedService(Construct):
             title=f"{self.service_name}: golden signals",
             metrics=self.metrics,
             alarms=self.alarms,
+            thresholds={key: spec.threshold for key, spec in specs.items()},
             health_alarm=self.health_alarm,
             log_group=self.log_group,
         )
@@ -622,7 +628,7 @@ class ObservedService(Construct):
             policy = role.node.try_find_child("DefaultPolicy") if role else None
             if policy is not None:
                 acknowledge(policy, key)
-        if self.container.environment_files or _has_environment(self.task_definition):
+        if self._has_environment:
             acknowledge(self.task_definition, "task-definition-environment")
         if self.alternate_target_group is not None:
             infrastructure_role = self.service.node.try_find_child("AlternateTargetRole")
@@ -754,9 +760,8 @@ class ObservedService(Construct):
             conditions.append(elbv2.ListenerCondition.path_patterns(list(path_patterns) or ["/*"]))
         return conditions
 
-    def _alarms(
+    def _alarm_specs(
         self,
-        names: Mapping[str, str],
         *,
         alarm_datapoints: int,
         cpu_alarm_percent: float,
@@ -765,7 +770,7 @@ class ObservedService(Construct):
         error_rate_min_requests: int,
         latency_alarm_threshold: Duration,
         min_capacity: int,
-    ) -> dict[str, cloudwatch.Alarm]:
+    ) -> dict[str, AlarmSpec]:
         m = self.metrics
         greater = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
         quiet = cloudwatch.TreatMissingData.NOT_BREACHING
@@ -826,11 +831,7 @@ class ObservedService(Construct):
                 alarm_datapoints,
             ),
         }
-        factory = AlarmFactory(Construct(self, "Alarms"), self.alarm_topic)
-        return {
-            key: factory.metric_alarm(_pascal(key), spec, name=names[key])
-            for key, spec in specs.items()
-        }
+        return specs
 
     def _url(
         self,
@@ -853,13 +854,6 @@ def _public_sg_key(certificate: acm.ICertificate | None) -> str:
         if certificate is None
         else "public-https-load-balancer-security-group"
     )
-
-
-def _has_environment(task_definition: ecs.FargateTaskDefinition) -> bool:
-    cfn = task_definition.node.default_child
-    assert isinstance(cfn, ecs.CfnTaskDefinition)
-    definitions = task_definition.stack.resolve(cfn.container_definitions) or []
-    return any(d.get("environment") for d in definitions)
 
 
 def _cidr(vpc: ec2.IVpc) -> str:

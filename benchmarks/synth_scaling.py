@@ -1,0 +1,237 @@
+"""Synthesis time, resources and idle monthly cost: ObservedService against what a team writes
+today, for N services in one stack. Prints figures; asserts nothing.
+
+    ./dev bench                       # N = 1, 10, 25; best of 3 runs each
+    ./dev bench -- --sizes 1 5 --repeat 1
+
+The peer, per service: aws_ecs_patterns.ApplicationLoadBalancedFargateService plus
+cdk-monitoring-constructs alarms on CPU, memory, running tasks and unhealthy tasks, notifying an
+SNS topic with an email subscription. Both sides share one VPC (2 AZs, 1 NAT gateway) and one
+cluster (Container Insights on), as ObservedService does by default.
+
+Costs are list prices in us-east-1 (Linux/x86 Fargate, no free tier, 730 hours a month) applied
+to the synthesized templates: what runs and bills while the service receives no traffic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+import aws_cdk as cdk
+import cdk_monitoring_constructs as monitoring
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_ecs_patterns as patterns
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+
+from cdk_devops_constructs import ObservedService
+
+ENV = cdk.Environment(account="123456789012", region="us-east-1")
+IMAGE = "public.ecr.aws/nginx/nginx:1.27"
+EMAIL = "oncall@example.com"
+HOURS = 730
+
+# USD, us-east-1 list prices.
+PRICE = {
+    "alb_hour": 0.0225,
+    "ipv4_hour": 0.005,
+    "nat_hour": 0.045,
+    "kms_key_month": 1.00,
+    "alarm_metric_month": 0.10,
+    "composite_alarm_month": 0.50,
+    "dashboard_month": 3.00,
+    "vcpu_hour": 0.04048,
+    "gb_hour": 0.004445,
+    # Container Insights bills its metrics as custom metrics ($0.30 each): about ten per service
+    # and ten per cluster (an estimate: the exact set depends on the cluster's workload).
+    "container_insights_service_month": 3.00,
+    "container_insights_cluster_month": 3.00,
+}
+
+
+def ours(stack: cdk.Stack, index: int) -> None:
+    ObservedService(
+        stack,
+        f"Service{index}",
+        image=ecs.ContainerImage.from_registry(IMAGE),
+        container_port=80,
+        alarm_emails=[EMAIL],
+    )
+
+
+class Peer:
+    """What a team wires by hand: the ecs_patterns service, cdk-monitoring-constructs, SNS."""
+
+    def __init__(self, stack: cdk.Stack) -> None:
+        vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1)
+        self.cluster = ecs.Cluster(
+            stack, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED
+        )
+        topic = sns.Topic(stack, "Alarms")
+        topic.add_subscription(subscriptions.EmailSubscription(EMAIL))
+        self.monitoring = monitoring.MonitoringFacade(
+            stack,
+            "Monitoring",
+            alarm_factory_defaults=monitoring.AlarmFactoryDefaults(
+                actions_enabled=True,
+                alarm_name_prefix="peer",
+                action=monitoring.SnsAlarmActionStrategy(on_alarm_topic=topic),
+            ),
+        )
+
+    def add(self, stack: cdk.Stack, index: int) -> None:
+        service = patterns.ApplicationLoadBalancedFargateService(
+            stack,
+            f"Service{index}",
+            cluster=self.cluster,
+            task_image_options=patterns.ApplicationLoadBalancedTaskImageOptions(
+                image=ecs.ContainerImage.from_registry(IMAGE), container_port=80
+            ),
+            min_healthy_percent=100,
+        )
+        self.monitoring.monitor_fargate_service(
+            fargate_service=service,
+            alarm_friendly_name=f"Service{index}",
+            add_cpu_usage_alarm={"Warning": monitoring.UsageThreshold(max_usage_percent=80)},
+            add_memory_usage_alarm={"Warning": monitoring.UsageThreshold(max_usage_percent=80)},
+            add_running_task_count_alarm={
+                "Warning": monitoring.RunningTaskCountThreshold(max_running_tasks=10)
+            },
+            add_unhealthy_task_count_alarm={
+                "Warning": monitoring.UnhealthyTaskCountThreshold(max_unhealthy_tasks=0)
+            },
+        )
+
+
+def build_ours(n: int) -> cdk.Stack:
+    stack = cdk.Stack(cdk.App(), "Bench", env=ENV)
+    for index in range(n):
+        ours(stack, index)
+    return stack
+
+
+def build_peer(n: int) -> cdk.Stack:
+    stack = cdk.Stack(cdk.App(), "Bench", env=ENV)
+    peer = Peer(stack)
+    for index in range(n):
+        peer.add(stack, index)
+    return stack
+
+
+def timed(build: Callable[[int], cdk.Stack], n: int) -> tuple[float, dict[str, Any]]:
+    gc.collect()
+    start = time.perf_counter()
+    stack = build(n)
+    app = stack.node.root
+    assert isinstance(app, cdk.App)
+    template = app.synth().get_stack_by_name("Bench").template
+    return time.perf_counter() - start, template
+
+
+def monthly_cost(template: dict[str, Any]) -> float:
+    resources = template["Resources"].values()
+    kinds = Counter(r["Type"] for r in resources)
+    cost = 0.0
+    for r in resources:
+        props = r.get("Properties", {})
+        if r["Type"] == "AWS::ElasticLoadBalancingV2::LoadBalancer":
+            cost += PRICE["alb_hour"] * HOURS
+            if props.get("Scheme") == "internet-facing":
+                cost += 2 * PRICE["ipv4_hour"] * HOURS  # one address per AZ
+        elif r["Type"] == "AWS::CloudWatch::Alarm":
+            metrics = [m for m in props.get("Metrics", []) if "MetricStat" in m] or [props]
+            cost += len(metrics) * PRICE["alarm_metric_month"]
+    cost += kinds["AWS::EC2::NatGateway"] * (PRICE["nat_hour"] + PRICE["ipv4_hour"]) * HOURS
+    cost += kinds["AWS::KMS::Key"] * PRICE["kms_key_month"]
+    cost += kinds["AWS::CloudWatch::CompositeAlarm"] * PRICE["composite_alarm_month"]
+    cost += kinds["AWS::CloudWatch::Dashboard"] * PRICE["dashboard_month"]
+    cost += kinds["AWS::ECS::Service"] * PRICE["container_insights_service_month"]
+    cost += kinds["AWS::ECS::Cluster"] * PRICE["container_insights_cluster_month"]
+    cost += tasks_cost(template)
+    return cost
+
+
+def tasks_cost(template: dict[str, Any]) -> float:
+    """Fargate for the minimum number of tasks every service keeps running."""
+    resources = template["Resources"]
+    minimum = [
+        r["Properties"]["MinCapacity"]
+        for r in resources.values()
+        if r["Type"] == "AWS::ApplicationAutoScaling::ScalableTarget"
+    ]
+    services = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::ECS::Service"]
+    tasks = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::ECS::TaskDefinition"]
+    cost = 0.0
+    for i, (service, task) in enumerate(zip(services, tasks, strict=True)):
+        count = minimum[i] if len(minimum) == len(services) else service.get("DesiredCount", 1)
+        hourly = int(task["Cpu"]) / 1024 * PRICE["vcpu_hour"]
+        hourly += int(task["Memory"]) / 1024 * PRICE["gb_hour"]
+        cost += count * hourly * HOURS
+    return cost
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 25])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    timed(build_ours, 1)  # warm jsii up once for both sides
+    timed(build_peer, 1)
+
+    rows = []
+    templates: dict[tuple[str, int], dict[str, Any]] = {}
+    for n in args.sizes:
+        for name, build in (("ObservedService", build_ours), ("peer", build_peer)):
+            runs = []
+            for _ in range(args.repeat):
+                seconds, template = timed(build, n)
+                runs.append(seconds)
+            templates[name, n] = template
+            rows.append((name, n, min(runs), statistics.median(runs), len(template["Resources"])))
+
+    print(f"Synthesis, best of {args.repeat} (median in brackets), one stack of N services")
+    print(f"{'':16}{'N':>4}{'seconds':>16}{'s/service':>11}{'resources':>11}")
+    per_service = {}
+    for name, n, best, median, resources in rows:
+        per_service[name, n] = best / n
+        print(f"{name:16}{n:>4}{best:>8.2f} ({median:5.2f}){best / n:>11.3f}{resources:>11}")
+    print()
+    print("ObservedService / peer, seconds per service:")
+    for n in args.sizes:
+        ratio = per_service["ObservedService", n] / per_service["peer", n]
+        print(f"  N={n:<3} {ratio:.2f}")
+    print()
+    low, high = min(args.sizes), max(args.sizes)
+    print(
+        f"Resources and idle monthly cost (USD, us-east-1 list prices), from N={low} and N={high}:"
+    )
+    for name in ("ObservedService", "peer"):
+        first = len(templates[name, low]["Resources"])
+        marginal = (len(templates[name, high]["Resources"]) - first) / max(1, high - low)
+        shared = first - marginal * low
+        fits = int((500 - shared) // marginal) if marginal else 0
+        cost_low, cost_high = (
+            monthly_cost(templates[name, low]),
+            monthly_cost(templates[name, high]),
+        )
+        cost_next = (cost_high - cost_low) / max(1, high - low)
+        cost_first = cost_low - cost_next * (low - 1)
+        print(
+            f"  {name:16} {marginal:5.1f} resources/service (+{shared:.0f} shared); "
+            f"{fits} services fit under 500; first service ${cost_first:,.2f}/month, "
+            f"each additional ${cost_next:,.2f}/month"
+        )
+
+
+if __name__ == "__main__":
+    main()
