@@ -27,7 +27,7 @@ NODE_FOR_CI = "22"
 
 # The lowest aws-cdk-lib that has every API the constructs use (README, "Support policy", says
 # which API sets it). `./dev test:min-deps` runs the suite against exactly these releases.
-MIN_CDK = "2.225.0"
+MIN_CDK = "2.252.0"
 MIN_CONSTRUCTS = "10.5.0"
 
 # Runtime dependencies: what every CDK app already has, nothing else.
@@ -118,7 +118,8 @@ TOOL_CONFIG: dict[str, Any] = {
     "ruff": {
         "line-length": 100,
         "target-version": "py311",
-        "extend-exclude": [".tools", "cdk.out"],
+        # Markdown code blocks are written for reading, not by the formatter.
+        "extend-exclude": [".tools", "cdk.out", "*.md"],
         "lint": {
             "select": ["E", "F", "W", "I", "B", "UP", "SIM", "RUF", "N", "PT", "C4", "PL"],
             "ignore": ["PLR0913", "PLR0915", "PLR2004", "PLR0912"],
@@ -253,6 +254,7 @@ UV_VERSION="{UV_VERSION}"
 export UV_PYTHON_DOWNLOADS=never   # use the machine's Python; never download one
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 export PYTHONDONTWRITEBYTECODE=1
+export PYTHONUTF8=1                # templates and docs are UTF-8 whatever the locale
 
 python=""
 for candidate in python3 python3.13 python3.12 python3.11 python; do

@@ -1,4 +1,5 @@
-"""A team's CDK app: a checkout service in staging and production.
+"""A team's CDK app: the checkout service in staging and production, its feature flags, and the
+pipeline that ships it.
 
 Run it with `./dev synth` (templates in cdk.out/), or copy this folder into your repository and
 run `npx aws-cdk synth` / `npx aws-cdk deploy` with the `cdk.json` next to this file.
@@ -6,25 +7,46 @@ run `npx aws-cdk synth` / `npx aws-cdk deploy` with the `cdk.json` next to this 
 
 from __future__ import annotations
 
+from typing import Any
+
 import aws_cdk as cdk
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ecs as ecs
 from constructs import Construct
 
-from cdk_devops_constructs import Deployment, ObservedService
+from cdk_devops_constructs import (
+    Attribute,
+    Deployment,
+    FeatureFlaggedDeploy,
+    Flag,
+    ObservedService,
+    Rollout,
+)
 
 ACCOUNT = "111122223333"
 REGION = "eu-west-1"
 # Replace with your ACM certificate for the production domain.
 CERTIFICATE_ARN = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/00000000-0000-0000-0000-000000000000"
+# The image the service starts with; the pipeline deploys the images it builds.
 IMAGE = "public.ecr.aws/nginx/nginx:1.27"
+
+FLAGS = [
+    Flag("new-checkout", enabled=True, description="The one-page checkout."),
+    Flag(
+        "search-results",
+        enabled=True,
+        attributes={"page-size": Attribute.number(minimum=10, maximum=100, required=True)},
+        values={"page-size": 20},
+    ),
+]
 
 
 class CheckoutStack(cdk.Stack):
-    """One environment of the checkout service."""
+    """One environment of the checkout service, with the feature flags it reads."""
 
-    def __init__(self, scope: Construct, id: str, *, production: bool, **kwargs: object) -> None:
-        super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, scope: Construct, id: str, *, stage: str, **kwargs: Any) -> None:
+        super().__init__(scope, id, **kwargs)
+        production = stage == "production"
         self.checkout = ObservedService(
             self,
             "Checkout",
@@ -38,10 +60,20 @@ class CheckoutStack(cdk.Stack):
             else None,
             deployment=Deployment.canary(percent=10) if production else Deployment.rolling(),
         )
+        self.flags = FeatureFlaggedDeploy(
+            self,
+            "Flags",
+            flags=FLAGS,
+            environments=[stage],
+            services={stage: [self.checkout]},
+            rollout=Rollout.canary() if production else Rollout.all_at_once(),
+        )
 
 
 app = cdk.App()
 env = cdk.Environment(account=ACCOUNT, region=REGION)
-staging = CheckoutStack(app, "CheckoutStaging", production=False, env=env)
-production = CheckoutStack(app, "CheckoutProduction", production=True, env=env)
+staging = CheckoutStack(app, "CheckoutStaging", stage="staging", env=env)
+production = CheckoutStack(app, "CheckoutProduction", stage="production", env=env)
+# Flag changes roll out (and bake) in staging before production's stack is deployed.
+production.node.add_dependency(staging)
 app.synth()

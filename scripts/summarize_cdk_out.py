@@ -21,7 +21,7 @@ KINDS = {
 
 
 def summarize(outdir: Path) -> str:
-    manifest = json.loads((outdir / "manifest.json").read_text())
+    manifest = json.loads((outdir / "manifest.json").read_text(encoding="utf-8"))
     stacks = {
         name: artifact
         for name, artifact in manifest["artifacts"].items()
@@ -31,7 +31,7 @@ def summarize(outdir: Path) -> str:
     totals: Counter[str] = Counter()
     for name, artifact in stacks.items():
         template_file = artifact["properties"]["templateFile"]
-        template = json.loads((outdir / template_file).read_text())
+        template = json.loads((outdir / template_file).read_text(encoding="utf-8"))
         types = Counter(r["Type"] for r in template.get("Resources", {}).values())
         counts = {label: sum(types[t] for t in kinds) for label, kinds in KINDS.items()}
         totals.update(counts)

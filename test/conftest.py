@@ -8,8 +8,10 @@ import os
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("JSII_DEPRECATED", "fail")
 
+import importlib
 from concurrent.futures import Future
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -18,10 +20,12 @@ from aws_cdk.assertions import Template
 from hypothesis import HealthCheck, settings
 from syrupy.assertion import SnapshotAssertion
 
-# Every construct's scenarios, registered on import.
-import observed_service.scenarios  # noqa: F401
 from harness import compliance, scenarios
 from harness.snapshot import TemplateSnapshot
+
+# Every construct's scenarios (test/<construct>/scenarios.py), registered on import.
+for _module in sorted(Path(__file__).parent.glob("*/scenarios.py")):
+    importlib.import_module(f"{_module.parent.name}.scenarios")
 
 settings.register_profile(
     "default",

@@ -45,7 +45,7 @@ def test_projen_regenerates_exactly_the_committed_files(tmp_path: Path) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, target)
     run(sys.executable, ".projenrc.py", cwd=tmp_path, env={"PROJEN_DISABLE_POST": "1"})
-    generated = json.loads((ROOT / ".projen" / "files.json").read_text())["files"]
+    generated = json.loads((ROOT / ".projen" / "files.json").read_text(encoding="utf-8"))["files"]
     assert generated, "projen tracks the files it generates"
     changed = [
         name
@@ -66,14 +66,14 @@ def test_workflows_pass_zizmor_security_audit() -> None:
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
 def test_every_action_is_pinned_to_a_commit(workflow: Path) -> None:
-    uses = re.findall(r"uses:\s*(\S+)", workflow.read_text())
+    uses = re.findall(r"uses:\s*(\S+)", workflow.read_text(encoding="utf-8"))
     assert uses
     for action in uses:
         assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", action), action
 
 
 def test_release_publishes_with_trusted_publishing_only() -> None:
-    release = yaml.safe_load((ROOT / ".github/workflows/release.yml").read_text())
+    release = yaml.safe_load((ROOT / ".github/workflows/release.yml").read_text(encoding="utf-8"))
     assert release["permissions"] == {"contents": "read"}
     publish = release["jobs"]["publish"]
     assert publish["permissions"] == {"id-token": "write"}
@@ -85,15 +85,17 @@ def test_release_publishes_with_trusted_publishing_only() -> None:
 
 
 def readme_commands() -> list[str]:
-    return re.findall(r"^\s*(\./dev \S+)\s*$", (ROOT / "README.md").read_text(), re.MULTILINE)
+    return re.findall(
+        r"^\s*(\./dev \S+)\s*$", (ROOT / "README.md").read_text(encoding="utf-8"), re.MULTILINE
+    )
 
 
 def test_ci_runs_the_readme_commands_as_written() -> None:
-    ci = (ROOT / ".ci/run").read_text().splitlines()
+    ci = (ROOT / ".ci/run").read_text(encoding="utf-8").splitlines()
     assert "./dev test" in readme_commands()
     assert "./dev synth" in readme_commands()
     assert ci[-2:] == ["./dev test", "./dev synth"]
-    build = yaml.safe_load((ROOT / ".github/workflows/build.yml").read_text())
+    build = yaml.safe_load((ROOT / ".github/workflows/build.yml").read_text(encoding="utf-8"))
     runs = [s.get("run") for s in build["jobs"]["test"]["steps"]]
     assert "./dev test" in runs
     assert "./dev synth" in runs

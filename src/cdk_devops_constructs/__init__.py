@@ -1,8 +1,37 @@
 """AWS CDK v2 constructs for DevOps on AWS: one health signal, many safety nets.
 
 - :class:`ObservedService`: a Fargate service born monitored, traced, alerting and safe to deploy.
+- :class:`FeatureFlaggedDeploy`: typed feature flags rolled out by AWS AppConfig, environment by
+  environment, and rolled back by the services' alarms.
+- :class:`GatedPipeline`: a CodePipeline (V2) that builds, tests and ships an image to
+  ObservedServices through gated stages that roll themselves back, with DORA metrics.
 """
 
+from .feature_flagged_deploy import Attribute, FeatureFlaggedDeploy, Flag, Rollout, Variant
+from .gated_pipeline import (
+    CloudFormationTarget,
+    DeployedStage,
+    DeployStage,
+    Gate,
+    GatedPipeline,
+    PipelineSource,
+    PipelineTest,
+)
 from .observed_service import Deployment, ObservedService
 
-__all__ = ["Deployment", "ObservedService"]
+__all__ = [
+    "Attribute",
+    "CloudFormationTarget",
+    "DeployStage",
+    "DeployedStage",
+    "Deployment",
+    "FeatureFlaggedDeploy",
+    "Flag",
+    "Gate",
+    "GatedPipeline",
+    "ObservedService",
+    "PipelineSource",
+    "PipelineTest",
+    "Rollout",
+    "Variant",
+]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+import jsii
+from aws_cdk import Aspects, Duration, IAspect, RemovalPolicy, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from ._compliance import acknowledge
 
@@ -61,4 +62,23 @@ def log_bucket(scope: Construct, id: str) -> s3.Bucket:
     """
     bucket = secure_bucket(scope, id, encryption_key=None, expiration=LOG_RETENTION)
     acknowledge(bucket, "access-log-bucket")
+    Aspects.of(bucket).add(_AcknowledgeWhileNoLogSources())
     return bucket
+
+
+@jsii.implements(IAspect)
+class _AcknowledgeWhileNoLogSources:
+    """At synthesis, when no bucket of the stack sends its server access logs to this one,
+    acknowledge that this one is not logged (cdk-nag counts a log destination as logged)."""
+
+    def visit(self, node: IConstruct) -> None:
+        if not isinstance(node, s3.CfnBucket):
+            return
+        stack = Stack.of(node)
+        ref = {"Ref": stack.get_logical_id(node)}
+        for other in stack.node.find_all():
+            if isinstance(other, s3.CfnBucket) and other is not node:
+                logging = stack.resolve(other.logging_configuration) or {}
+                if logging.get("destinationBucketName") == ref:
+                    return
+        acknowledge(node, "access-log-bucket-without-log-sources")

@@ -18,7 +18,7 @@ this to prove that no acknowledgment outlives the finding it was written for.
 from __future__ import annotations
 
 import re
-from typing import Any
+import weakref
 
 from aws_cdk import Acknowledgment, CfnResource, Validations
 from constructs import IConstruct
@@ -63,6 +63,12 @@ _CDK_PROVIDER = (
     "security group; it runs only during deployment, invoked by CloudFormation."
 )
 
+_ECR_AUTH_TOKEN = (
+    "ecr:GetAuthorizationToken has no resource type in the Service Authorization Reference, so "
+    "Resource '*' is the only valid value; image pulls and pushes themselves are granted on "
+    "the one repository only."
+)
+
 # key -> {rule id -> reason}. Keys name the kind of resource an entry is applied to.
 ACKNOWLEDGMENTS: dict[str, dict[str, str]] = {
     "task-role-default-policy": {
@@ -72,19 +78,32 @@ ACKNOWLEDGMENTS: dict[str, dict[str, str]] = {
     "execution-role-default-policy": {
         "NIST.800.53.R5-IAMNoInlinePolicy": _CDK_INLINE_POLICY,
     },
+    "appconfig-composite-alarm-monitor-policy": {
+        "AwsSolutions-IAM5[Resource::*]": (
+            "CloudWatch returns the state of a composite alarm to DescribeAlarms only for a "
+            "caller allowed on Resource '*' (CloudWatch permissions reference). The policy "
+            "grants that single read-only action to a role only AppConfig can assume, so that "
+            "it can roll back feature-flag deployments on the alarms passed as rollback_alarms."
+        ),
+    },
     "task-definition-environment": {
         "AwsSolutions-ECS2": (
             "Plain environment variables hold non-secret configuration only (the OpenTelemetry "
-            "endpoint and service name, the user's settings); secrets are passed through "
-            "`secrets=`, read from Secrets Manager or SSM Parameter Store at task start."
+            "endpoint and service name, the AppConfig agent's settings and the feature flags' "
+            "address, the user's settings); secrets are passed through `secrets=`, read from "
+            "Secrets Manager or SSM Parameter Store at task start."
         ),
     },
     "access-log-bucket": {
-        "AwsSolutions-S1": _LOG_BUCKET_NOT_LOGGED,
-        "NIST.800.53.R5-S3BucketLoggingEnabled": _LOG_BUCKET_NOT_LOGGED,
         "CKV_AWS_18": _LOG_BUCKET_NOT_LOGGED,
         "NIST.800.53.R5-S3DefaultEncryptionKMS": _ACCESS_LOG_BUCKET_SSE_S3,
         "NIST.800.53.R5-S3BucketReplicationEnabled": _LOG_BUCKET_NOT_REPLICATED,
+    },
+    # cdk-nag counts a bucket that receives another bucket's server access logs as logged, so
+    # these two apply only while no bucket of the stack logs into the access-log bucket.
+    "access-log-bucket-without-log-sources": {
+        "AwsSolutions-S1": _LOG_BUCKET_NOT_LOGGED,
+        "NIST.800.53.R5-S3BucketLoggingEnabled": _LOG_BUCKET_NOT_LOGGED,
     },
     "public-http-load-balancer-security-group": {
         "AwsSolutions-EC23": _PUBLIC_HTTP_LISTENER,
@@ -92,6 +111,10 @@ ACKNOWLEDGMENTS: dict[str, dict[str, str]] = {
     },
     "public-https-load-balancer-security-group": {
         "AwsSolutions-EC23": _PUBLIC_HTTP_LISTENER,
+        "CKV_AWS_260": (
+            "Port 80 is open to the internet only to answer a permanent redirect to HTTPS on "
+            "443; no content is ever served over plain HTTP."
+        ),
     },
     "load-balancer-without-waf": {
         "NIST.800.53.R5-ALBWAFEnabled": (
@@ -141,31 +164,123 @@ ACKNOWLEDGMENTS: dict[str, dict[str, str]] = {
         "CKV_AWS_116": _CDK_PROVIDER,
         "CKV_AWS_117": _CDK_PROVIDER,
     },
+    # --- GatedPipeline ---------------------------------------------------------------------
+    "pipeline-artifact-bucket": {
+        "NIST.800.53.R5-S3BucketReplicationEnabled": (
+            "Pipeline artifacts are intermediate build outputs with a lifecycle expiry, rebuilt "
+            "from source by rerunning the pipeline; replication would double their storage. "
+            "The bucket is versioned, KMS-encrypted, SSL-only and kept on stack deletion."
+        ),
+    },
+    "pipeline-role-policy": {
+        "AwsSolutions-IAM5[Resource::*]": (
+            "The stage conditions' CloudWatchAlarm rules run with the pipeline role, and "
+            "CloudWatch returns composite alarms (the services' health alarms) to DescribeAlarms "
+            "only for a caller allowed on Resource '*' (DescribeAlarms API reference); the grant "
+            "is read-only (DescribeAlarms, DescribeAlarmHistory)."
+        ),
+    },
+    "image-build-role-policy": {
+        "AwsSolutions-IAM5[Resource::*]": _ECR_AUTH_TOKEN,
+    },
+    "ecs-execution-role-image-pull": {
+        "AwsSolutions-IAM5[Resource::*]": _ECR_AUTH_TOKEN,
+    },
+    "ecs-deploy-role-policy": {
+        "AwsSolutions-IAM5[Resource::*]": (
+            "The ECS deploy action registers a task definition revision: "
+            "ecs:RegisterTaskDefinition and ecs:DescribeTaskDefinition have no resource type "
+            "('*' only); ecs:TagResource is limited to registration by condition, and "
+            "DescribeTasks/ListTasks to the stage's clusters by the ecs:cluster condition. "
+            "UpdateService and iam:PassRole name the stage's services and task roles."
+        ),
+    },
+    "cloudformation-target-role-policy": {
+        "AwsSolutions-IAM5[Resource::arn:{partition}:cloudformation:{region}:{account}:"
+        "stack/{stack_name}/*]": (
+            "A stack ARN ends in the id CloudFormation assigns when it creates the stack, so the "
+            "change-set permissions can only name the stack as '<name>/*': that pattern matches "
+            "this one stack, and the change-set name is pinned by condition."
+        ),
+    },
+    "codepipeline-pipeline": {
+        "W3005": (
+            "CDK adds a DependsOn from the pipeline to its service role that the RoleArn GetAtt "
+            "already implies; the redundant ordering is harmless."
+        ),
+    },
+    "ecr-repository-aes256": {
+        "CKV_AWS_136": (
+            "kms_encrypt_images=False was passed: images are encrypted at rest with AES-256 keys "
+            "managed by ECR instead of the pipeline's KMS key (the construct warns at synthesis)."
+        ),
+    },
 }
+
+# App -> (resource path, key) already acknowledged. Kept in Python, since reading construct
+# metadata back through jsii costs several round trips per entry.
+_APPLIED: weakref.WeakKeyDictionary[IConstruct, set[tuple[str, str]]] = weakref.WeakKeyDictionary()
 
 _CDK_NAG = re.compile(r"^(AwsSolutions|NIST\.800\.53\.R5|HIPAA\.Security|PCI\.DSS\.321)-")
 _CHECKOV = re.compile(r"^CKV2?_[A-Z0-9]+_\d+$")
 _CFN_LINT = re.compile(r"^[EWI]\d{4}$")
 
 
-def acknowledge(resource: IConstruct, key: str) -> None:
-    """Apply the acknowledgments listed under ``key`` to ``resource`` (an L1 or its L2)."""
-    rules = ACKNOWLEDGMENTS[key]
+def acknowledge(resource: IConstruct, key: str, **details: str) -> None:
+    """Apply the acknowledgments listed under ``key`` to ``resource`` (an L1 or its L2).
+
+    A rule may name the resource it is about with a ``{placeholder}`` (a cdk-nag finding on a
+    policy statement names the statement's resource, e.g. a CloudFormation stack the user
+    named); ``details`` fills the placeholders in."""
+    rules = {_fill(rule, key, details): reason for rule, reason in ACKNOWLEDGMENTS[key].items()}
     target = _cfn_resource(resource)
-    if any(e.type == METADATA_TYPE and e.data["key"] == key for e in target.node.metadata):
+    node = target.node
+    applied = _APPLIED.setdefault(node.root, set())
+    if (node.path, key) in applied:
         return  # already applied: acknowledging twice changes nothing
-    target.node.add_metadata(METADATA_TYPE, {"key": key, "rules": sorted(rules)})
-    if target.node.try_get_context(AUDIT_CONTEXT_KEY) in (True, "true"):
+    applied.add((node.path, key))
+    if node.try_get_context(AUDIT_CONTEXT_KEY) in (True, "true"):
+        node.add_metadata(METADATA_TYPE, {"key": key, "rules": sorted(rules)})
         return
-    for rule, reason in rules.items():
-        if _CDK_NAG.match(rule):
-            Validations.of(target).acknowledge(Acknowledgment(id=rule, reason=reason))
-        elif _CHECKOV.match(rule):
-            _append_metadata(target, "checkov", "skip", {"id": rule, "comment": reason})
-        elif _CFN_LINT.match(rule):
-            _append_metadata(target, "cfn-lint", "config", rule)
-        else:  # pragma: no cover - guarded by test_acknowledgment_rules_are_known
-            raise ValueError(f"unknown rule id format in acknowledgment {key!r}: {rule!r}")
+    # One call per tool, not per rule: every jsii call costs synthesis time.
+    nag = [Acknowledgment(id=r, reason=why) for r, why in rules.items() if _CDK_NAG.match(r)]
+    if nag:
+        Validations.of(target).acknowledge(*nag)
+    skips = [{"id": r, "comment": why} for r, why in rules.items() if _CHECKOV.match(r)]
+    if skips:
+        checkov = dict(target.get_metadata("checkov") or {})
+        target.add_metadata("checkov", {**checkov, "skip": [*checkov.get("skip", []), *skips]})
+    ignores = [r for r in rules if _CFN_LINT.match(r)]
+    if ignores:
+        cfn_lint = dict(target.get_metadata("cfn-lint") or {})
+        config = dict(cfn_lint.get("config", {}))
+        config["ignore_checks"] = [*config.get("ignore_checks", []), *ignores]
+        target.add_metadata("cfn-lint", {**cfn_lint, "config": config})
+    known = (_CDK_NAG, _CHECKOV, _CFN_LINT)
+    unknown = [r for r in rules if not any(tool.match(r) for tool in known)]
+    if unknown:  # pragma: no cover - guarded by test_every_acknowledgment_names_a_known_tool
+        raise ValueError(f"unknown rule id format in acknowledgment {key!r}: {unknown}")
+
+
+def declares(declared: str, rule: str) -> bool:
+    """True when the ACKNOWLEDGMENTS rule ``declared`` (with or without placeholders) is the
+    rule ``rule`` recorded on a resource."""
+    pattern = "".join(
+        ".+" if part.startswith("{") else re.escape(part)
+        for part in re.split(r"(\{[a-z_]+\})", declared)
+    )
+    return re.fullmatch(pattern, rule) is not None
+
+
+def _fill(rule: str, key: str, details: dict[str, str]) -> str:
+    if "{" not in rule:
+        return rule
+    try:
+        return rule.format(**details)
+    except KeyError as missing:
+        raise ValueError(
+            f"acknowledgment {key!r} needs the detail {missing} for {rule!r}"
+        ) from None
 
 
 def _cfn_resource(construct: IConstruct) -> CfnResource:
@@ -175,14 +290,3 @@ def _cfn_resource(construct: IConstruct) -> CfnResource:
     if isinstance(child, CfnResource):
         return child
     raise TypeError(f"{construct.node.path} has no CloudFormation resource to acknowledge on")
-
-
-def _append_metadata(resource: CfnResource, tool: str, section: str, entry: Any) -> None:
-    metadata: dict[str, Any] = dict(resource.get_metadata(tool) or {})
-    if tool == "cfn-lint":
-        config = dict(metadata.get(section, {}))
-        config["ignore_checks"] = [*config.get("ignore_checks", []), entry]
-        metadata[section] = config
-    else:
-        metadata[section] = [*metadata.get(section, []), entry]
-    resource.add_metadata(tool, metadata)

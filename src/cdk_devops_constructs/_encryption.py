@@ -42,15 +42,22 @@ def customer_managed_key(scope: Construct, id: str, *, description: str) -> kms.
     )
 
 
-def allow_services_to_publish(key: kms.IKey, service_principals: Iterable[str]) -> None:
+def allow_services_to_publish(
+    key: kms.IKey,
+    service_principals: Iterable[str],
+    *,
+    sid: str = "AllowServicesToPublishToEncryptedTopics",
+) -> None:
     """Let AWS services (``cloudwatch.amazonaws.com``, ``events.amazonaws.com``...) send to an
-    SNS topic encrypted with ``key``, on behalf of this account only."""
+    SNS topic encrypted with ``key``, on behalf of this account only. A construct that adds a
+    publisher to a key another construct already configured passes its own ``sid`` (statement
+    IDs are unique within a key policy)."""
     principals = sorted(set(service_principals))
     if not principals:
         return
     key.add_to_resource_policy(
         iam.PolicyStatement(
-            sid="AllowServicesToPublishToEncryptedTopics",
+            sid=sid,
             principals=[iam.ServicePrincipal(p) for p in principals],
             actions=list(PUBLISH_TO_ENCRYPTED_TOPIC),
             # In a key policy, "*" means "this key".

@@ -100,7 +100,7 @@ def synthesize(stack: cdk.Stack) -> Synthesized:
     prefix = stack.node.path + "/"
     return Synthesized(
         stack_path=stack.node.path,
-        template=json.loads(template_file.read_text()),
+        template=json.loads(template_file.read_text(encoding="utf-8")),
         template_file=template_file,
         nag=sorted(f for f in _NAG_REPORTS[app.outdir] if f.path.startswith(prefix)),
         acknowledged=_recorded_acknowledgments(stack),
@@ -112,12 +112,12 @@ def _synth_with_nag(app: cdk.App) -> list[Finding]:
     try:
         app.synth()
     except RuntimeError as error:  # the validation plugins fail synthesis on findings
-        if "ValidationFailed" not in str(error):
+        if "ValidationFailed" not in str(error) and "Validation failed" not in str(error):
             raise
     report_file = Path(app.outdir) / "validation-report.json"
     if not report_file.exists():
         return []
-    report = json.loads(report_file.read_text())
+    report = json.loads(report_file.read_text(encoding="utf-8"))
     findings = []
     for plugin in report.get("pluginReports", []):
         for violation in plugin.get("violations", []):
@@ -204,11 +204,13 @@ def check(stacks: Sequence[cdk.Stack]) -> list[Result]:
 
 def assert_compliant(*stacks: cdk.Stack) -> None:
     """Fail listing every finding of every tool on any of ``stacks``."""
-    failures = [r for r in check(stacks) if r.findings]
+    failures = [(i, r) for i, r in enumerate(check(stacks)) if r.findings]
     if failures:
         raise AssertionError(
             "compliance findings:\n"
-            + "\n".join(f"{r.stack_path}:\n{format_findings(r.findings)}" for r in failures)
+            + "\n".join(
+                f"stack #{i} ({r.stack_path}):\n{format_findings(r.findings)}" for i, r in failures
+            )
         )
 
 

@@ -41,16 +41,17 @@ def lint_file(
 
     path = Path(template_file)
     if strip_acknowledgments:
-        template = json.loads(path.read_text())
+        template = json.loads(path.read_text(encoding="utf-8"))
         for resource in template.get("Resources", {}).values():
             for key in TOOL_METADATA:
                 resource.get("Metadata", {}).pop(key, None)
         path = path.with_name(path.stem + ".stripped.json")
-        path.write_text(json.dumps(template, indent=1))
+        path.write_text(json.dumps(template, indent=1), encoding="utf-8")
     findings: list[tuple[str, str, str, str]] = []
     if "cfn-lint" in tools:
-        for match in lint(path.read_text(), config=ManualArgs(regions=[REGION])):
-            where = list(match.path or [])
+        # A template cfn-lint cannot parse is reported as rule E0000, like any other finding.
+        for match in lint(path.read_text(encoding="utf-8"), config=ManualArgs(regions=[REGION])):
+            where = list(getattr(match, "path", None) or [])
             logical_id = str(where[1]) if len(where) > 1 and where[0] == "Resources" else ""
             findings.append(("cfn-lint", match.rule.id, logical_id, match.message))
     if "checkov" not in tools:

@@ -29,7 +29,7 @@ def build_dashboard(
     title: str,
     metrics: ServiceMetrics,
     alarms: Mapping[str, cloudwatch.Alarm],
-    thresholds: Mapping[str, float],
+    thresholds: Mapping[str, tuple[float, str]],
     health_alarm: cloudwatch.IAlarm,
     log_group: logs.ILogGroup,
 ) -> cloudwatch.Dashboard:
@@ -95,14 +95,15 @@ def dashboard_url(dashboard: cloudwatch.Dashboard) -> str:
 def _graph(
     title: str,
     left: list[cloudwatch.IMetric],
-    threshold: float | None,
+    threshold: tuple[float, str] | None,
     *,
     right: list[cloudwatch.IMetric] | None = None,
 ) -> cloudwatch.GraphWidget:
     annotations = []
     if threshold is not None:
         # Built here rather than with Alarm.to_annotation(): same line, no jsii round trips.
-        annotations.append(cloudwatch.HorizontalAnnotation(value=threshold, label="Alarm"))
+        value, label = threshold
+        annotations.append(cloudwatch.HorizontalAnnotation(value=value, label=label))
     return cloudwatch.GraphWidget(
         title=title,
         left=left,

@@ -49,7 +49,7 @@ class ServiceMetrics:
         return self._made[key]
 
     def _per_target_group(
-        self, name: str, statistic: str, label: str | None = None
+        self, name: str, statistic: str, label: str | None = None, period: Duration | None = None
     ) -> dict[str, cloudwatch.IMetric]:
         """``{"<metric><n>": metric of target group n}``; ids unique across expressions."""
         prefix = re.sub(r"[^a-z0-9]", "", f"{name}{statistic}".lower())
@@ -59,7 +59,7 @@ class ServiceMetrics:
                 metric_name=name,
                 dimensions_map={"LoadBalancer": self._load_balancer, "TargetGroup": target_group},
                 statistic=statistic,
-                period=self.period,
+                period=period or self.period,
                 label=label,
             )
             for index, target_group in enumerate(self._target_groups)
@@ -104,10 +104,7 @@ class ServiceMetrics:
 
     def requests_per_target(self) -> dict[str, cloudwatch.IMetric]:
         """Per target group, for request-based autoscaling (one value per minute)."""
-        return {
-            key: metric.with_(period=Duration.minutes(1))
-            for key, metric in self._per_target_group("RequestCountPerTarget", "Sum").items()
-        }
+        return self._per_target_group("RequestCountPerTarget", "Sum", period=Duration.minutes(1))
 
     def error_rate(self, min_requests: int) -> cloudwatch.IMetric:
         """Percentage of requests answered 5xx by the service.

@@ -227,7 +227,7 @@ class ObservedService(Construct):
             rollback_on_alarm=rollback_on_alarm,
             shared=listener is not None,
         )
-        self.service_name = service_name or id
+        self.service_name: str = service_name or id
         cluster = cluster or self._default_cluster(vpc)
         vpc = cluster.vpc
 
@@ -236,7 +236,7 @@ class ObservedService(Construct):
             self, "Key", description=f"Logs and alarm notifications of {self.node.path}"
         )
         allow_log_groups(self.encryption_key)
-        self.log_group = logs.LogGroup(
+        self.log_group: logs.LogGroup = logs.LogGroup(
             self,
             "Logs",
             retention=log_retention,
@@ -254,10 +254,10 @@ class ObservedService(Construct):
             )
         else:
             subscribe_emails(alarm_topic, alarm_emails)
-        self.alarm_topic = alarm_topic
+        self.alarm_topic: sns.ITopic = alarm_topic
 
         # --- Task definition and containers -------------------------------------------------
-        self.task_definition = ecs.FargateTaskDefinition(
+        self.task_definition: ecs.FargateTaskDefinition = ecs.FargateTaskDefinition(
             self,
             "TaskDefinition",
             cpu=cpu,
@@ -273,7 +273,7 @@ class ObservedService(Construct):
             **(environment or {}),
         }
         self._has_environment = bool(app_environment)
-        self.container = self.task_definition.add_container(
+        self.container: ecs.ContainerDefinition = self.task_definition.add_container(
             "App",
             container_name=APP_CONTAINER_NAME,
             image=image,
@@ -307,20 +307,20 @@ class ObservedService(Construct):
                 vpc, internet_facing, certificate, deletion_protection, web_acl_arn
             )
             listener_priority = listener_priority or 100
-        self.load_balancer = load_balancer
-        self.listener = listener
-        self.target_group = self._target_group(
+        self.load_balancer: elbv2.IApplicationLoadBalancer = load_balancer
+        self.listener: elbv2.IApplicationListener = listener
+        self.target_group: elbv2.ApplicationTargetGroup = self._target_group(
             vpc, "TargetGroup", container_port, health_check_path
         )
         # Blue/green, canary and linear deployments shift traffic between two target groups by
         # changing the weights of this rule; rolling deployments use one target group.
-        self.alternate_target_group = (
+        self.alternate_target_group: elbv2.ApplicationTargetGroup | None = (
             self._target_group(vpc, "AlternateTargetGroup", container_port, health_check_path)
             if deployment.shifts_traffic
             else None
         )
         assert listener_priority is not None  # checked by _validate for shared listeners
-        self.listener_rule = elbv2.ApplicationListenerRule(
+        self.listener_rule: elbv2.ApplicationListenerRule = elbv2.ApplicationListenerRule(
             self,
             "ListenerRule",
             listener=listener,
@@ -337,7 +337,7 @@ class ObservedService(Construct):
         }
 
         # --- Service ------------------------------------------------------------------------
-        self.service = ecs.FargateService(
+        self.service: ecs.FargateService = ecs.FargateService(
             self,
             "Service",
             cluster=cluster,
@@ -394,7 +394,7 @@ class ObservedService(Construct):
             scale_in_cooldown=Duration.seconds(300),
             scale_out_cooldown=Duration.seconds(60),
         )
-        self.metrics = ServiceMetrics(
+        self.metrics: ServiceMetrics = ServiceMetrics(
             load_balancer_full_name=_full_name(load_balancer),
             target_group_full_names=[
                 tg.target_group_full_name
@@ -419,7 +419,7 @@ class ObservedService(Construct):
             min_capacity=min_capacity,
         )
         factory = AlarmFactory(Construct(self, "Alarms"), self.alarm_topic)
-        self.alarms = {
+        self.alarms: dict[str, cloudwatch.Alarm] = {
             key: factory.metric_alarm(_pascal(key), spec, name=alarm_names[key])
             for key, spec in specs.items()
         }
@@ -433,13 +433,15 @@ class ObservedService(Construct):
                 "(5xx error rate, p99 latency, unhealthy targets, running tasks) is in ALARM."
             ),
         )
-        self.dashboard = build_dashboard(
+        self.dashboard: cloudwatch.Dashboard = build_dashboard(
             self,
             "Dashboard",
             title=f"{self.service_name}: golden signals",
             metrics=self.metrics,
             alarms=self.alarms,
-            thresholds={key: spec.threshold for key, spec in specs.items()},
+            thresholds={
+                key: (spec.threshold, _threshold_label(spec)) for key, spec in specs.items()
+            },
             health_alarm=self.health_alarm,
             log_group=self.log_group,
         )
@@ -447,7 +449,7 @@ class ObservedService(Construct):
         self._acknowledge_inherent_findings()
 
         # --- Outputs ------------------------------------------------------------------------
-        self.url = self._url(certificate, host_headers, path_patterns)
+        self.url: str = self._url(certificate, host_headers, path_patterns)
         CfnOutput(self, "Url", value=self.url, description=f"URL of {self.service_name}")
         CfnOutput(
             self,
@@ -941,6 +943,11 @@ def _scale_on_requests(
         }
     )
     cfn.add_property_override(f"{spec}.Metrics", queries)
+
+
+def _threshold_label(spec: AlarmSpec) -> str:
+    below = spec.comparison == cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD
+    return f"Alarm: {'<' if below else '>'} {spec.threshold:g} for {spec.datapoints} periods"
 
 
 def _pascal(key: str) -> str:

@@ -1,0 +1,1100 @@
+"""GatedPipeline: source, image build and tests, then gated, self-rolling-back deploy stages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from aws_cdk import (
+    Annotations,
+    CfnOutput,
+    Duration,
+    Names,
+    RemovalPolicy,
+    Stack,
+    Token,
+)
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_codepipeline_actions as actions
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from .. import _validation as check
+from .._buckets import secure_bucket
+from .._compliance import acknowledge
+from .._encryption import allow_log_groups, allow_services_to_publish, customer_managed_key
+from .._notifications import encrypted_topic, subscribe_emails
+from .._shared import SharedInfrastructure
+from . import dora
+from . import events as pipeline_events
+from .build import (
+    DEFAULT_BUILD_IMAGE,
+    DEFAULT_BUILD_TIMEOUT,
+    DEFAULT_COMPUTE,
+    IMAGE_DEFINITIONS,
+    codebuild_role,
+    image_build_project,
+    project_for_test,
+)
+from .gates import (
+    MAX_RULES_PER_CONDITION,
+    AlarmGate,
+    BakeGate,
+    DeploymentWindowGate,
+    ManualApprovalGate,
+)
+from .permissions import KMS_DECRYPT, KMS_ENCRYPT, ArtifactAccess, ServiceRole
+from .source import PipelineSource, SourceKind
+from .stages import DeployedStage, DeployStage, PipelineTest
+
+if TYPE_CHECKING:
+    from ..observed_service import ObservedService
+
+DEFAULT_MAX_IMAGE_COUNT = 100
+DEFAULT_ARTIFACT_RETENTION = Duration.days(90)
+PIPELINE_NAME = re.compile(r"[A-Za-z0-9.@_-]{1,100}")
+EXECUTION_MODES = (codepipeline.ExecutionMode.QUEUED, codepipeline.ExecutionMode.SUPERSEDED)
+IMAGE_ACTION = "Image"
+SOURCE_NAMESPACE = "SourceVariables"
+
+# What the ECS standard deploy action calls (CodePipeline user guide, service role permissions
+# for the Amazon ECS action).
+ECS_SERVICE_ACTIONS = ("ecs:DescribeServices", "ecs:UpdateService")
+# No resource type in the Service Authorization Reference: "*" is the only valid resource.
+ECS_TASK_DEFINITION_ACTIONS = ("ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition")
+ECS_TASK_READ_ACTIONS = ("ecs:DescribeTasks", "ecs:ListTasks")
+CHANGE_SET_ACTIONS = (
+    "cloudformation:CreateChangeSet",
+    "cloudformation:DeleteChangeSet",
+    "cloudformation:DescribeChangeSet",
+    "cloudformation:DescribeStacks",
+    "cloudformation:ExecuteChangeSet",
+)
+USE_CONNECTION = ("codestar-connections:UseConnection", "codeconnections:UseConnection")
+CODECOMMIT_SOURCE = (
+    "codecommit:CancelUploadArchive",
+    "codecommit:GetBranch",
+    "codecommit:GetCommit",
+    "codecommit:GetUploadArchiveStatus",
+    "codecommit:UploadArchive",
+)
+ECR_PULL = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
+CODEBUILD_START = ("codebuild:BatchGetBuilds", "codebuild:StartBuild", "codebuild:StopBuild")
+ALARM_READ = ("cloudwatch:DescribeAlarmHistory", "cloudwatch:DescribeAlarms")
+
+
+class GatedPipeline(Construct):
+    """A CodePipeline (V2) that builds a container image, tests it and ships it through gated
+    stages to ObservedServices, rolling a stage back when it fails or its alarms fire.
+
+    Source (CodeConnections, CodeCommit or S3) -> Build (image to ECR, tests in parallel) ->
+    one stage per ``DeployStage``, in order, each with its gates: manual approval, "previous
+    environment healthy" entry check, deployment window, and a bake time watching the stage's
+    own health alarms. Pipeline events go to an encrypted SNS topic; a dashboard shows the
+    delivery metrics (DORA).
+
+    Example::
+
+        GatedPipeline(
+            stack, "CheckoutPipeline",
+            source=PipelineSource.connection(
+                connection_arn=connection_arn, owner="acme", repo="checkout"),
+            tests=[PipelineTest(name="Unit", commands=["make test"], reports=["junit.xml"])],
+            stages=[
+                DeployStage(name="Staging", services=[staging],
+                            gates=[Gate.bake(Duration.minutes(10))]),
+                DeployStage(name="Production", services=[production],
+                            gates=[Gate.healthy_before_entry(),
+                                   Gate.manual_approval(emails=["release@example.com"]),
+                                   Gate.bake(Duration.minutes(30))]),
+            ],
+            notification_emails=["team@example.com"],
+        )
+
+    Attributes: ``pipeline`` (codepipeline.Pipeline), ``artifact_bucket``, ``repository``
+    (ECR), ``build_project`` and ``test_projects`` (name -> project), ``report_groups`` (test
+    name -> report group), ``notification_topic``, ``dashboard``, ``stages`` (name ->
+    ``DeployedStage``: its CodePipeline stage, services, approval topic and rules),
+    ``encryption_key``, ``build_log_group``, ``delivery_log_group``, ``event_rules`` and
+    ``delivery_rule``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        source: PipelineSource,
+        stages: Sequence[DeployStage],
+        tests: Sequence[PipelineTest] = (),
+        pipeline_name: str | None = None,
+        execution_mode: codepipeline.ExecutionMode | None = None,
+        dockerfile: str = "Dockerfile",
+        build_context: str = ".",
+        build_image: codebuild.IBuildImage | None = None,
+        build_compute_type: codebuild.ComputeType | None = None,
+        build_timeout: Duration | None = None,
+        repository: ecr.IRepository | None = None,
+        max_image_count: int | None = None,
+        kms_encrypt_images: bool | None = None,
+        encryption_key: kms.IKey | None = None,
+        artifact_retention: Duration | None = None,
+        log_retention: logs.RetentionDays | None = None,
+        notification_emails: Sequence[str] = (),
+        notification_topic: sns.ITopic | None = None,
+    ) -> None:
+        """
+        :param source: where the code comes from: ``PipelineSource.connection(...)``,
+            ``PipelineSource.code_commit(...)`` or ``PipelineSource.s3(...)``.
+        :param stages: the environments, in deployment order (at least one).
+        :param tests: test actions run in parallel with the image build; any failure stops the
+            pipeline. Default: none.
+        :param pipeline_name: the pipeline's name. Default: generated by CloudFormation.
+        :param execution_mode: ``QUEUED`` (every change is deployed, in order) or
+            ``SUPERSEDED`` (a newer change overtakes one waiting at a gate). Default: QUEUED.
+        :param dockerfile: the Dockerfile's path in the source. Default: ``Dockerfile``.
+        :param build_context: the Docker build context in the source. Default: ``.``.
+        :param build_image: CodeBuild image of the image build. Default:
+            ``LinuxBuildImage.STANDARD_7_0``.
+        :param build_compute_type: CodeBuild compute type of the image build.
+            Default: ``ComputeType.SMALL`` (2 vCPU, 3 GB).
+        :param build_timeout: image build timeout, 5 minutes to 8 hours. Default: 30 minutes.
+        :param repository: an existing ECR repository to push to. Default: a new repository
+            (scan on push, immutable tags, last ``max_image_count`` images kept, kept when the
+            stack is deleted).
+        :param max_image_count: images the new repository keeps, 1-10000. Default: 100.
+        :param kms_encrypt_images: encrypt the new repository with ``encryption_key``; False
+            uses AES-256 managed by ECR. Default: True.
+        :param encryption_key: KMS key for artifacts, images, logs, topics and builds.
+            Default: a new customer-managed key with rotation ($1/month).
+        :param artifact_retention: how long pipeline artifacts are kept, in whole days; a stage
+            cannot roll back to an execution whose artifacts expired. Default: 90 days.
+        :param log_retention: retention of build logs and of the delivery events behind the
+            dashboard. Default: one year.
+        :param notification_emails: addresses told when an execution fails or succeeds, a
+            stage fails or rolls back, or an approval waits. Default: none.
+        :param notification_topic: an existing topic for those events (its key policy must let
+            EventBridge publish). Default: a new topic encrypted with ``encryption_key``.
+        """
+        super().__init__(scope, id)
+        execution_mode = execution_mode or codepipeline.ExecutionMode.QUEUED
+        artifact_retention = artifact_retention or DEFAULT_ARTIFACT_RETENTION
+        log_retention = log_retention or logs.RetentionDays.ONE_YEAR
+        notification_emails = check.emails(self, "notification_emails", notification_emails)
+        self._validate(
+            source=source,
+            stages=stages,
+            tests=tests,
+            pipeline_name=pipeline_name,
+            execution_mode=execution_mode,
+            dockerfile=dockerfile,
+            build_context=build_context,
+            build_timeout=build_timeout,
+            repository=repository,
+            max_image_count=max_image_count,
+            kms_encrypt_images=kms_encrypt_images,
+            artifact_retention=artifact_retention,
+        )
+        self._warn_on_weakened_defaults(stages=stages, kms_encrypt_images=kms_encrypt_images)
+        self._stages_spec = tuple(stages)
+
+        # --- Encryption, storage, logs, notifications --------------------------------------
+        self.encryption_key: kms.IKey = encryption_key or customer_managed_key(
+            self,
+            "Key",
+            description=f"Artifacts, images, logs and notifications of {self.node.path}",
+        )
+        allow_log_groups(self.encryption_key)
+        self.artifact_bucket: s3.Bucket = secure_bucket(
+            self,
+            "ArtifactBucket",
+            encryption_key=self.encryption_key,
+            expiration=artifact_retention,
+        )
+        _log_access(
+            self.artifact_bucket,
+            SharedInfrastructure.of(self).log_bucket,
+            f"pipeline-artifacts/{Names.unique_id(self)}/",
+        )
+        acknowledge(self.artifact_bucket, "pipeline-artifact-bucket")
+        self._artifacts = ArtifactAccess(self.artifact_bucket, self.encryption_key)
+        self.repository: ecr.IRepository = repository or self._repository(
+            max_image_count or DEFAULT_MAX_IMAGE_COUNT, kms_encrypt_images is not False
+        )
+        self.build_log_group = logs.LogGroup(
+            self,
+            "BuildLogs",
+            retention=log_retention,
+            encryption_key=self.encryption_key,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.delivery_log_group = logs.LogGroup(
+            self,
+            "DeliveryEvents",
+            retention=log_retention,
+            encryption_key=self.encryption_key,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        if notification_topic is None:
+            notification_topic = encrypted_topic(
+                self,
+                "NotificationTopic",
+                key=self.encryption_key,
+                emails=notification_emails,
+                publishers=[],
+                display_name=f"Pipeline {id}",
+            )
+            # Its own statement ID: the key may be shared with constructs that add theirs.
+            allow_services_to_publish(
+                self.encryption_key,
+                ["events.amazonaws.com"],
+                sid="AllowEventBridgeToPublishPipelineEvents",
+            )
+        else:
+            subscribe_emails(notification_topic, notification_emails)
+        self.notification_topic: sns.ITopic = notification_topic
+
+        # --- Roles -------------------------------------------------------------------------
+        self._roles: list[ServiceRole] = []
+        self._pipeline_role = self._role(
+            "PipelineRole",
+            iam.ServicePrincipal("codepipeline.amazonaws.com"),
+            "Service role of the pipeline; assumes one role per action",
+        )
+        self._artifacts.grant(self._pipeline_role, write=True)
+
+        # --- Source ------------------------------------------------------------------------
+        self._source_output = codepipeline.Artifact("Source")
+        source_role = self._action_role("SourceActionRole", "Fetches the source")
+        self._source_action, revision = self._source(source, source_role)
+        self._artifacts.grant(source_role, write=True)
+
+        # --- Build and tests ---------------------------------------------------------------
+        self._build_output = codepipeline.Artifact("Image")
+        build_actions_role = self._action_role(
+            "BuildActionRole", "Starts the image build and the tests"
+        )
+        image_role = self._codebuild_role("ImageBuildRole", "Image build project")
+        image_role.acknowledge("image-build-role-policy")
+        self.build_project = image_build_project(
+            self,
+            role=image_role,
+            repository=self.repository,
+            container_names=self._container_names(),
+            dockerfile=dockerfile,
+            build_context=build_context,
+            build_image=build_image or DEFAULT_BUILD_IMAGE,
+            compute_type=build_compute_type or DEFAULT_COMPUTE,
+            timeout=build_timeout or DEFAULT_BUILD_TIMEOUT,
+            encryption_key=self.encryption_key,
+            log_group=self.build_log_group,
+        )
+        image_role.use_key(self.encryption_key, KMS_ENCRYPT)
+        self._artifacts.grant(image_role, write=True)
+        build_stage_actions: list[codepipeline.IAction] = [
+            actions.CodeBuildAction(
+                action_name=IMAGE_ACTION,
+                project=self.build_project,
+                input=self._source_output,
+                outputs=[self._build_output],
+                environment_variables={
+                    "SOURCE_REVISION": codebuild.BuildEnvironmentVariable(value=revision)
+                },
+                role=build_actions_role.immutable,
+            )
+        ]
+        self.test_projects: dict[str, codebuild.PipelineProject] = {}
+        self.report_groups: dict[str, codebuild.ReportGroup] = {}
+        tests_scope = Construct(self, "Tests") if tests else None
+        for test in tests:
+            assert tests_scope is not None
+            test_scope = Construct(tests_scope, test.name)
+            test_role = self._codebuild_role_in(test_scope, f"Test {test.name}")
+            project, report_group = project_for_test(
+                test_scope,
+                test,
+                role=test_role,
+                encryption_key=self.encryption_key,
+                log_group=self.build_log_group,
+            )
+            test_role.use_key(self.encryption_key, KMS_ENCRYPT)
+            self._artifacts.grant(test_role, write=False)
+            self.test_projects[test.name] = project
+            if report_group is not None:
+                self.report_groups[test.name] = report_group
+            build_stage_actions.append(
+                actions.CodeBuildAction(
+                    action_name=test.name,
+                    project=project,
+                    input=self._source_output,
+                    type=actions.CodeBuildActionType.TEST,
+                    role=build_actions_role.immutable,
+                )
+            )
+        build_actions_role.allow(
+            CODEBUILD_START,
+            [self.build_project.project_arn, *(p.project_arn for p in self.test_projects.values())],
+        )
+
+        # --- Pipeline ----------------------------------------------------------------------
+        self.pipeline = codepipeline.Pipeline(
+            self,
+            "Pipeline",
+            pipeline_name=pipeline_name,
+            pipeline_type=codepipeline.PipelineType.V2,
+            execution_mode=execution_mode,
+            artifact_bucket=self.artifact_bucket,
+            role=self._pipeline_role.immutable,
+            cross_account_keys=False,
+            restart_execution_on_update=False,
+            stages=[
+                codepipeline.StageProps(stage_name="Source", actions=[self._source_action]),
+                codepipeline.StageProps(stage_name="Build", actions=build_stage_actions),
+            ],
+        )
+        acknowledge(self.pipeline, "codepipeline-pipeline")
+        if source.kind is SourceKind.CONNECTION:
+            self.pipeline.add_trigger(
+                provider_type=codepipeline.ProviderType.CODE_STAR_SOURCE_CONNECTION,
+                git_configuration=codepipeline.GitConfiguration(
+                    source_action=self._source_action,
+                    push_filter=[
+                        codepipeline.GitPushFilter(
+                            branches_includes=list(source.trigger_branches),
+                            file_paths_includes=list(source.file_paths) or None,
+                            file_paths_excludes=list(source.excluded_file_paths) or None,
+                        )
+                    ],
+                ),
+            )
+        else:
+            self._start_on_source_events(source)
+
+        # --- Deploy stages -----------------------------------------------------------------
+        self.stages: dict[str, DeployedStage] = {}
+        self._watched_alarm_names: list[str] = []
+        stages_scope = Construct(self, "Stages")
+        previous: Sequence[ObservedService] = ()
+        for index, spec in enumerate(stages):
+            self.stages[spec.name] = self._deploy_stage(
+                Construct(stages_scope, spec.name), index, spec, previous
+            )
+            previous = spec.services
+
+        # --- Events, metrics, permissions --------------------------------------------------
+        self.event_rules = pipeline_events.notify(
+            self,
+            pipeline_arn=self.pipeline.pipeline_arn,
+            pipeline_name=self.pipeline.pipeline_name,
+            topic=self.notification_topic,
+        )
+        self.delivery_rule = pipeline_events.record(
+            self,
+            pipeline_arn=self.pipeline.pipeline_arn,
+            pipeline_name=self.pipeline.pipeline_name,
+            log_group=self.delivery_log_group,
+        )
+        self.dashboard = dora.build_dashboard(
+            self,
+            "Dashboard",
+            pipeline_name=self.pipeline.pipeline_name,
+            log_group=self.delivery_log_group,
+        )
+        self._grant_image_pulls()
+        self._let_rules_read_alarms()
+        self._artifacts.apply()
+        self._attach_policies()
+
+        CfnOutput(
+            self,
+            "PipelineUrl",
+            value=(
+                "https://console.aws.amazon.com/codesuite/codepipeline/pipelines/"
+                f"{self.pipeline.pipeline_name}/view?region={Stack.of(self).region}"
+            ),
+            description=f"CodePipeline console of {self.node.path}",
+        )
+        CfnOutput(
+            self,
+            "DashboardUrl",
+            value=(
+                f"https://console.aws.amazon.com/cloudwatch/home?region={Stack.of(self).region}"
+                f"#dashboards:name={self.dashboard.dashboard_name}"
+            ),
+            description=f"Delivery metrics (DORA) of {self.node.path}",
+        )
+
+    # ------------------------------------------------------------------------------------------
+
+    def _validate(
+        self,
+        *,
+        source: PipelineSource,
+        stages: Sequence[DeployStage],
+        tests: Sequence[PipelineTest],
+        pipeline_name: str | None,
+        execution_mode: codepipeline.ExecutionMode,
+        dockerfile: str,
+        build_context: str,
+        build_timeout: Duration | None,
+        repository: ecr.IRepository | None,
+        max_image_count: int | None,
+        kms_encrypt_images: bool | None,
+        artifact_retention: Duration,
+    ) -> None:
+        if not isinstance(source, PipelineSource):
+            check.fail(
+                self,
+                "source must be made by PipelineSource.connection(...), .code_commit(...) or "
+                f".s3(...), got {source!r}",
+            )
+        source.validate(self)
+        if isinstance(stages, DeployStage) or not stages:
+            check.fail(self, "stages must hold at least one DeployStage, got none")
+        for index, stage in enumerate(stages):
+            if not isinstance(stage, DeployStage):
+                check.fail(self, f"stages[{index}] must be a DeployStage, got {stage!r}")
+            stage.validate(self, f"stages[{index}]")
+        check.unique(self, "stages (names)", [s.name for s in stages])
+        for index, test in enumerate(tests):
+            if not isinstance(test, PipelineTest):
+                check.fail(self, f"tests[{index}] must be a PipelineTest, got {test!r}")
+            test.validate(self, f"tests[{index}]")
+            if test.name == IMAGE_ACTION:
+                check.fail(self, f"tests[{index}].name must not be {IMAGE_ACTION!r} (the build)")
+        check.unique(self, "tests (names)", [t.name for t in tests])
+        if pipeline_name is not None:
+            check.matches(
+                self,
+                "pipeline_name",
+                pipeline_name,
+                PIPELINE_NAME,
+                "1-100 characters: letters, digits, '.', '@', '_', '-'",
+            )
+        check.one_of(self, "execution_mode", execution_mode, EXECUTION_MODES)
+        for prop, path in (("dockerfile", dockerfile), ("build_context", build_context)):
+            if not check.is_token(path) and (not path or path.startswith("/") or " " in path):
+                check.fail(
+                    self,
+                    f"{prop} must be a relative path in the source without spaces, got {path!r}",
+                )
+        if build_timeout is not None:
+            check.duration_in(
+                self, "build_timeout", build_timeout, Duration.minutes(5), Duration.hours(8)
+            )
+            check.whole_minutes(self, "build_timeout", build_timeout)
+        if repository is not None:
+            for prop, value in (
+                ("max_image_count", max_image_count),
+                ("kms_encrypt_images", kms_encrypt_images),
+            ):
+                if value is not None:
+                    check.fail(
+                        self,
+                        f"{prop} configures the repository this construct creates; it cannot "
+                        "be combined with repository=",
+                    )
+        if max_image_count is not None:
+            check.integer(self, "max_image_count", max_image_count)
+            check.in_range(self, "max_image_count", max_image_count, 1, 10000)
+        check.duration_in(
+            self, "artifact_retention", artifact_retention, Duration.days(1), Duration.days(3650)
+        )
+        if not check.is_token(artifact_retention) and artifact_retention.to_seconds() % 86400:
+            check.fail(
+                self,
+                "artifact_retention must be a whole number of days (S3 lifecycle), "
+                f"got {check.human(artifact_retention)}",
+            )
+        for index, stage in enumerate(stages):
+            previous = stages[index - 1].services if index else ()
+            self._rules_of(stage, index, previous, validate_only=True)
+
+    def _warn_on_weakened_defaults(
+        self, *, stages: Sequence[DeployStage], kms_encrypt_images: bool | None
+    ) -> None:
+        weakened = [
+            f"stage {s.name}: rollback_on_failure=False leaves a failed deployment in place"
+            for s in stages
+            if not s.rollback_on_failure
+        ]
+        if kms_encrypt_images is False:
+            weakened.append("kms_encrypt_images=False encrypts images with ECR's AES-256 key")
+        for message in weakened:
+            Annotations.of(self).add_warning_v2("cdk-devops-constructs:weakened-default", message)
+
+    # --- Building blocks ------------------------------------------------------------------------
+
+    def _role(self, id: str, principal: iam.IPrincipal, description: str) -> ServiceRole:
+        return self._role_in(self, id, principal, description)
+
+    def _role_in(
+        self, scope: Construct, id: str, principal: iam.IPrincipal, description: str
+    ) -> ServiceRole:
+        role = ServiceRole(scope, id, assumed_by=principal, description=description)
+        self._roles.append(role)
+        return role
+
+    def _action_role(
+        self, id: str, description: str, scope: Construct | None = None
+    ) -> ServiceRole:
+        """A role that only the pipeline role may assume, for one kind of action."""
+        role = self._role_in(
+            scope or self, id, iam.ArnPrincipal(self._pipeline_role.role.role_arn), description
+        )
+        self._pipeline_role.allow(["sts:AssumeRole"], [role.role.role_arn])
+        return role
+
+    def _codebuild_role(self, id: str, description: str) -> ServiceRole:
+        role = codebuild_role(self, id, description)
+        self._roles.append(role)
+        return role
+
+    def _codebuild_role_in(self, scope: Construct, description: str) -> ServiceRole:
+        role = codebuild_role(scope, "Role", description)
+        self._roles.append(role)
+        return role
+
+    def _repository(self, max_image_count: int, kms: bool) -> ecr.Repository:
+        repository = ecr.Repository(
+            self,
+            "Repository",
+            image_scan_on_push=True,
+            image_tag_mutability=ecr.TagMutability.IMMUTABLE,
+            encryption=ecr.RepositoryEncryption.KMS if kms else ecr.RepositoryEncryption.AES_256,
+            encryption_key=self.encryption_key if kms else None,
+            lifecycle_rules=[
+                ecr.LifecycleRule(
+                    description=f"Keep the last {max_image_count} images",
+                    max_image_count=max_image_count,
+                )
+            ],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        if not kms:
+            acknowledge(repository, "ecr-repository-aes256")
+        return repository
+
+    def _source(
+        self, source: PipelineSource, role: ServiceRole
+    ) -> tuple[codepipeline.IAction, str]:
+        """The source action and the pipeline variable holding the revision built."""
+        if source.kind is SourceKind.CONNECTION:
+            assert source.connection_arn
+            assert source.owner
+            assert source.repo
+            connection = actions.CodeStarConnectionsSourceAction(
+                action_name="Source",
+                connection_arn=source.connection_arn,
+                owner=source.owner,
+                repo=source.repo,
+                branch=source.branch,
+                output=self._source_output,
+                trigger_on_push=True,
+                role=role.immutable,
+                variables_namespace=SOURCE_NAMESPACE,
+            )
+            # The connection ARN may carry either service prefix; both actions are granted so
+            # that the pipeline works whichever prefix IAM evaluates for this connection.
+            role.allow(USE_CONNECTION, [source.connection_arn])
+            return connection, connection.variables.commit_id
+        if source.kind is SourceKind.CODECOMMIT:
+            assert source.repository is not None
+            codecommit_action = actions.CodeCommitSourceAction(
+                action_name="Source",
+                repository=source.repository,
+                branch=source.branch,
+                output=self._source_output,
+                trigger=actions.CodeCommitTrigger.NONE,
+                role=role.immutable,
+                variables_namespace=SOURCE_NAMESPACE,
+            )
+            role.allow(CODECOMMIT_SOURCE, [source.repository.repository_arn])
+            return codecommit_action, codecommit_action.variables.commit_id
+        assert source.bucket is not None
+        assert source.key is not None
+        s3_action = actions.S3SourceAction(
+            action_name="Source",
+            bucket=source.bucket,
+            bucket_key=source.key,
+            output=self._source_output,
+            trigger=actions.S3Trigger.NONE,
+            role=role.immutable,
+            variables_namespace=SOURCE_NAMESPACE,
+        )
+        role.allow(
+            ["s3:GetObject", "s3:GetObjectVersion"], [source.bucket.arn_for_objects(source.key)]
+        )
+        role.allow(
+            ["s3:GetBucketLocation", "s3:GetBucketVersioning", "s3:ListBucket"],
+            [source.bucket.bucket_arn],
+        )
+        role.use_key(source.bucket.encryption_key, KMS_DECRYPT)
+        return s3_action, s3_action.variables.version_id
+
+    def _start_on_source_events(self, source: PipelineSource) -> None:
+        """CodeCommit pushes and S3 uploads start the pipeline through EventBridge, with a role
+        that may start this pipeline only."""
+        events_role = ServiceRole(
+            self,
+            "SourceEventsRole",
+            assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
+            description="Starts the pipeline when its source changes",
+            before_pipeline=False,
+        )
+        self._roles.append(events_role)
+        events_role.allow(["codepipeline:StartPipelineExecution"], [self.pipeline.pipeline_arn])
+        if source.kind is SourceKind.CODECOMMIT:
+            assert source.repository is not None
+            pattern = events.EventPattern(
+                source=["aws.codecommit"],
+                detail_type=["CodeCommit Repository State Change"],
+                resources=[source.repository.repository_arn],
+                detail={
+                    "event": ["referenceCreated", "referenceUpdated"],
+                    "referenceType": ["branch"],
+                    "referenceName": [source.branch],
+                },
+            )
+        else:
+            assert source.bucket is not None
+            assert source.key is not None
+            pattern = events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created"],
+                detail={
+                    "bucket": {"name": [source.bucket.bucket_name]},
+                    "object": {"key": [source.key]},
+                },
+            )
+        events.Rule(
+            self,
+            "SourceChanged",
+            description=f"Starts {self.node.path} when its source changes"[:512],
+            event_pattern=pattern,
+            targets=[targets.CodePipeline(self.pipeline, event_role=events_role.immutable)],
+        )
+
+    def _container_names(self) -> list[str]:
+        names: list[str] = []
+        for stage in self._stages_spec:
+            for service in stage.services:
+                name = service.container.container_name
+                if name not in names:
+                    names.append(name)
+        return names or ["app"]
+
+    # --- Deploy stages --------------------------------------------------------------------------
+
+    def _deploy_stage(
+        self,
+        scope: Construct,
+        index: int,
+        spec: DeployStage,
+        previous: Sequence[ObservedService],
+    ) -> DeployedStage:
+        run_order = 1
+        stage_actions: list[codepipeline.IAction] = []
+        approval_topic: sns.ITopic | None = None
+        approval = spec.gate(ManualApprovalGate)
+        if isinstance(approval, ManualApprovalGate):
+            approval_topic = encrypted_topic(
+                scope,
+                "ApprovalTopic",
+                key=self.encryption_key,
+                emails=approval.emails,
+                publishers=[],
+                display_name=f"Approvals: {spec.name}",
+            )
+            approval_role = self._action_role("ApprovalRole", f"Approval of {spec.name}", scope)
+            approval_role.allow(["sns:Publish"], [approval_topic.topic_arn])
+            approval_role.use_key(self.encryption_key, ("kms:Decrypt", "kms:GenerateDataKey"))
+            stage_actions.append(
+                actions.ManualApprovalAction(
+                    action_name="Approve",
+                    notification_topic=approval_topic,
+                    external_entity_link=approval.review_url,
+                    additional_information=approval.comment,
+                    timeout=approval.timeout,
+                    role=approval_role.immutable,
+                    run_order=run_order,
+                )
+            )
+            run_order += 1
+        if spec.cloudformation is not None:
+            stage_actions.extend(self._infrastructure_actions(scope, spec, run_order))
+            run_order += 2
+        if spec.services:
+            stage_actions.extend(self._service_actions(scope, spec, run_order))
+
+        entry_rules, bake_rules = self._rules_of(spec, index, previous, validate_only=False)
+        stage = self.pipeline.add_stage(
+            stage_name=spec.name,
+            actions=stage_actions,
+            before_entry=codepipeline.Conditions(
+                conditions=[
+                    codepipeline.Condition(result=codepipeline.Result.FAIL, rules=entry_rules)
+                ]
+            )
+            if entry_rules
+            else None,
+            on_success=codepipeline.Conditions(
+                conditions=[
+                    codepipeline.Condition(result=codepipeline.Result.ROLLBACK, rules=bake_rules)
+                ]
+            )
+            if bake_rules
+            else None,
+            on_failure=codepipeline.FailureConditions(result=codepipeline.Result.ROLLBACK)
+            if spec.rollback_on_failure
+            else None,
+        )
+        return DeployedStage(
+            stage=stage,
+            services=tuple(spec.services),
+            approval_topic=approval_topic,
+            entry_rules=tuple(entry_rules),
+            bake_rules=tuple(bake_rules),
+        )
+
+    def _service_actions(
+        self, scope: Construct, spec: DeployStage, run_order: int
+    ) -> list[codepipeline.IAction]:
+        """One ECS standard deploy action per service, in parallel."""
+        role = self._action_role("DeployRole", f"Deploys the image to {spec.name}", scope)
+        role.acknowledge("ecs-deploy-role-policy")
+        self._artifacts.grant(role, write=False)
+        role.allow(ECS_SERVICE_ACTIONS, [s.service.service_arn for s in spec.services])
+        # RegisterTaskDefinition and DescribeTaskDefinition have no resource type.
+        role.allow(ECS_TASK_DEFINITION_ACTIONS, ["*"])
+        # Tags copied onto the new task definition revision, at registration only.
+        role.allow(
+            ["ecs:TagResource"],
+            ["*"],
+            conditions={"StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}},
+        )
+        role.allow(
+            ECS_TASK_READ_ACTIONS,
+            ["*"],
+            conditions={
+                "ArnEquals": {
+                    "ecs:cluster": _unique([s.service.cluster.cluster_arn for s in spec.services])
+                }
+            },
+        )
+        passed: list[str] = []
+        for service in spec.services:
+            task_definition = service.task_definition
+            passed.append(task_definition.task_role.role_arn)
+            if task_definition.execution_role is not None:
+                passed.append(task_definition.execution_role.role_arn)
+        role.allow(
+            ["iam:PassRole"],
+            _unique(passed),
+            conditions={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+        )
+        names: list[str] = []
+        deploy_actions: list[codepipeline.IAction] = []
+        for service in spec.services:
+            name = _action_name(f"Deploy-{service.service_name}", names)
+            names.append(name)
+            deploy_actions.append(
+                actions.EcsDeployAction(
+                    action_name=name,
+                    service=service.service,
+                    image_file=self._build_output.at_path(IMAGE_DEFINITIONS),
+                    role=role.immutable,
+                    run_order=run_order,
+                )
+            )
+        return deploy_actions
+
+    def _infrastructure_actions(
+        self, scope: Construct, spec: DeployStage, run_order: int
+    ) -> list[codepipeline.IAction]:
+        """Create a change set for the stack, then execute it."""
+        target = spec.cloudformation
+        assert target is not None
+        role = self._action_role(
+            "InfrastructureRole", f"Changes the stack {target.stack_name}", scope
+        )
+        self._artifacts.grant(role, write=False)
+        stack_arn = Stack.of(self).format_arn(
+            service="cloudformation", resource="stack", resource_name=f"{target.stack_name}/*"
+        )
+        # A stack's ARN ends in the id CloudFormation assigns it: "<name>/*" is this stack.
+        role.allow(
+            CHANGE_SET_ACTIONS,
+            [stack_arn],
+            conditions={
+                "StringEqualsIfExists": {"cloudformation:ChangeSetName": target.change_set_name}
+            },
+        )
+        role.allow(
+            ["iam:PassRole"],
+            [target.deployment_role.role_arn],
+            conditions={
+                "StringEqualsIfExists": {"iam:PassedToService": "cloudformation.amazonaws.com"}
+            },
+        )
+        # CloudFormation reads the template artifact with the deployment role.
+        self._artifacts.grant_external(target.deployment_role)
+        self.encryption_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=f"DeploymentRoleReadsArtifacts{spec.name.replace('-', '')}"[:100],
+                principals=[iam.ArnPrincipal(target.deployment_role.role_arn)],
+                actions=list(KMS_DECRYPT),
+                # In a key policy, "*" means "this key".
+                resources=["*"],
+            )
+        )
+        stack = Stack.of(self)
+        role.acknowledge(
+            "cloudformation-target-role-policy",
+            partition=_as_nag_shows(stack.partition, "AWS::Partition"),
+            region=_as_nag_shows(stack.region, "AWS::Region"),
+            account=_as_nag_shows(stack.account, "AWS::AccountId"),
+            stack_name=target.stack_name,
+        )
+        return [
+            actions.CloudFormationCreateReplaceChangeSetAction(
+                action_name="PrepareInfrastructure",
+                stack_name=target.stack_name,
+                change_set_name=target.change_set_name,
+                admin_permissions=False,
+                template_path=self._source_output.at_path(target.template_path),
+                deployment_role=target.deployment_role,
+                parameter_overrides=dict(target.parameter_overrides) or None,
+                cfn_capabilities=list(target.capabilities) or None,
+                role=role.immutable,
+                run_order=run_order,
+            ),
+            actions.CloudFormationExecuteChangeSetAction(
+                action_name="ApplyInfrastructure",
+                stack_name=target.stack_name,
+                change_set_name=target.change_set_name,
+                role=role.immutable,
+                run_order=run_order + 1,
+            ),
+        ]
+
+    def _rules_of(
+        self,
+        spec: DeployStage,
+        index: int,
+        previous: Sequence[ObservedService],
+        *,
+        validate_only: bool,
+    ) -> tuple[list[codepipeline.Rule], list[codepipeline.Rule]]:
+        """The entry rules (deployment window first, then alarms) and the bake rules of a stage;
+        with ``validate_only``, check them and create nothing."""
+        prop = f"stages[{index}]"
+        entry: list[tuple[str, str, dict[str, str]]] = []
+        bake: list[tuple[str, str, dict[str, str]]] = []
+        window = spec.gate(DeploymentWindowGate)
+        if isinstance(window, DeploymentWindowGate):
+            entry.append(
+                (
+                    f"{spec.name}-DeploymentWindow",
+                    "DeploymentWindow",
+                    {"Cron": window.cron, "TimeZone": window.time_zone},
+                )
+            )
+        healthy = spec.gate(AlarmGate)
+        if isinstance(healthy, AlarmGate):
+            alarms = self._watched(
+                f"{prop}.gates (Gate.healthy_before_entry of {spec.name})",
+                healthy.services if healthy.services is not None else previous,
+                healthy.alarms,
+                default="the previous deploy stage's services" if index else None,
+            )
+            wait = {"WaitTime": str(int(healthy.wait.to_minutes()))} if healthy.wait else {}
+            for n, alarm in enumerate(alarms, start=1):
+                entry.append(
+                    (
+                        f"{spec.name}-Healthy-{n}",
+                        "CloudWatchAlarm",
+                        {"AlarmName": alarm.alarm_name, "AlarmStates": "ALARM", **wait},
+                    )
+                )
+        baking = spec.gate(BakeGate)
+        if isinstance(baking, BakeGate):
+            alarms = self._watched(
+                f"{prop}.gates (Gate.bake of {spec.name})",
+                baking.services if baking.services is not None else spec.services,
+                baking.alarms,
+                default="this stage's services",
+            )
+            for n, alarm in enumerate(alarms, start=1):
+                bake.append(
+                    (
+                        f"{spec.name}-Bake-{n}",
+                        "CloudWatchAlarm",
+                        {
+                            "AlarmName": alarm.alarm_name,
+                            "AlarmStates": "ALARM",
+                            # WaitTime is in minutes (CloudWatchAlarm rule reference).
+                            "WaitTime": str(int(baking.duration.to_minutes())),
+                        },
+                    )
+                )
+        for kind, rules in (("entry", entry), ("on-success (bake)", bake)):
+            if len(rules) > MAX_RULES_PER_CONDITION:
+                check.fail(
+                    self,
+                    f"{prop} ({spec.name}): its {kind} condition would hold {len(rules)} rules "
+                    f"({', '.join(r[0] for r in rules)}); CodePipeline allows at most "
+                    f"{MAX_RULES_PER_CONDITION} rules in one condition. Watch fewer alarms, or "
+                    "combine them in a composite alarm and pass it with alarms=",
+                )
+        if validate_only:
+            return [], []
+        self._alarm_rules_read(entry + bake)
+        return [_rule(*r) for r in entry], [_rule(*r) for r in bake]
+
+    def _watched(
+        self,
+        prop: str,
+        services: Sequence[ObservedService],
+        alarms: Sequence[cloudwatch.IAlarm],
+        *,
+        default: str | None,
+    ) -> list[cloudwatch.IAlarm]:
+        watched: list[cloudwatch.IAlarm] = []
+        for service in services:
+            alarm = getattr(service, "health_alarm", None)
+            if alarm is None:
+                path = getattr(getattr(service, "node", None), "path", repr(service))
+                check.fail(
+                    self,
+                    f"{prop} refers to {path}, which has no health_alarm; gates watch "
+                    "ObservedService.health_alarm (or pass alarms= explicitly)",
+                )
+            watched.append(alarm)
+        watched.extend(alarms)
+        if not watched:
+            where = f" ({default} are none)" if default else " (it is the first deploy stage)"
+            check.fail(
+                self,
+                f"{prop} watches no alarm{where}; pass services=[...] or alarms=[...]",
+            )
+        return watched
+
+    def _alarm_rules_read(self, rules: list[tuple[str, str, dict[str, str]]]) -> None:
+        """Remember the alarms CloudWatchAlarm rules watch (see ``_let_rules_read_alarms``)."""
+        for _, provider, configuration in rules:
+            if provider == "CloudWatchAlarm" and all(
+                configuration["AlarmName"] is not n for n in self._watched_alarm_names
+            ):
+                self._watched_alarm_names.append(configuration["AlarmName"])
+
+    def _let_rules_read_alarms(self) -> None:
+        """CloudWatchAlarm rules run with the pipeline role and read the watched alarms."""
+        if self._watched_alarm_names:
+            # CloudWatch returns composite alarms (every ObservedService.health_alarm) to
+            # DescribeAlarms only for callers allowed on Resource "*" (DescribeAlarms API
+            # reference); a narrower grant would leave the rules unable to read them.
+            self._pipeline_role.allow(ALARM_READ, ["*"])
+            self._pipeline_role.acknowledge("pipeline-role-policy")
+
+    def _grant_image_pulls(self) -> None:
+        """Each deployed service's execution role may pull the pipeline's images.
+
+        The pulls are granted by the repository policy and the execution roles only get
+        ecr:GetAuthorizationToken, which names nothing of this stack: services in other stacks
+        then depend on nothing here (the pipeline depends on them), so there is no cycle."""
+        roles: list[iam.IRole] = []
+        for stage in self._stages_spec:
+            for service in stage.services:
+                role = service.task_definition.obtain_execution_role()
+                if all(role is not r for r in roles):
+                    roles.append(role)
+        if not roles:
+            return
+        added = self.repository.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DeployedServicesPullImages",
+                principals=[iam.ArnPrincipal(r.role_arn) for r in roles],
+                actions=list(ECR_PULL),
+            )
+        )
+        for role in roles:
+            if added.statement_added:
+                # ecr:GetAuthorizationToken has no resource type: "*" is the only valid value.
+                role.add_to_principal_policy(
+                    iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"])
+                )
+            else:  # an imported repository: its policy cannot be changed here
+                self.repository.grant_pull(role)
+            policy = role.node.try_find_child("DefaultPolicy")
+            if policy is not None:
+                acknowledge(policy, "ecs-execution-role-image-pull")
+
+    def _attach_policies(self) -> None:
+        """One managed policy per role, created once every permission is known; the pipeline
+        waits for them, so that no action runs before its role may act."""
+        for role in self._roles:
+            policy = role.attach()
+            if role.before_pipeline:
+                self.pipeline.node.add_dependency(policy)
+
+
+# --- Helpers -------------------------------------------------------------------------------
+
+
+def _log_access(bucket: s3.Bucket, log_bucket: s3.IBucket, prefix: str) -> None:
+    """S3 server access logs of ``bucket`` to ``log_bucket``, delivered by the logging service
+    under a bucket-policy grant (what ``server_access_logs_bucket`` does when the feature flag
+    ``@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy`` is on, whatever the app's flags)."""
+    cfn = bucket.node.default_child
+    assert isinstance(cfn, s3.CfnBucket)
+    cfn.logging_configuration = s3.CfnBucket.LoggingConfigurationProperty(
+        destination_bucket_name=log_bucket.bucket_name, log_file_prefix=prefix
+    )
+    log_bucket.add_to_resource_policy(
+        iam.PolicyStatement(
+            principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
+            actions=["s3:PutObject"],
+            resources=[log_bucket.arn_for_objects(f"{prefix}*")],
+            conditions={
+                "ArnLike": {"aws:SourceArn": bucket.bucket_arn},
+                "StringEquals": {"aws:SourceAccount": Stack.of(bucket).account},
+            },
+        )
+    )
+
+
+def _as_nag_shows(value: str, pseudo_parameter: str) -> str:
+    """How cdk-nag writes ``value`` in a finding: a pseudo parameter as ``<AWS::Region>``."""
+    return f"<{pseudo_parameter}>" if Token.is_unresolved(value) else value
+
+
+def _rule(name: str, provider: str, configuration: dict[str, str]) -> codepipeline.Rule:
+    return codepipeline.Rule(name=name, provider=provider, version="1", configuration=configuration)
+
+
+def _unique(values: list[str]) -> list[str]:
+    result: list[str] = []
+    for value in values:
+        if value not in result:
+            result.append(value)
+    return result
+
+
+def _action_name(wanted: str, taken: Sequence[str]) -> str:
+    """An action name (``[A-Za-z0-9.@_-]``, at most 100 characters) unique among ``taken``."""
+    name = re.sub(r"[^A-Za-z0-9.@_-]", "-", wanted)[:90]
+    candidate, n = name, 2
+    while candidate in taken:
+        candidate, n = f"{name}-{n}", n + 1
+    return candidate

@@ -1,0 +1,215 @@
+"""What a GatedPipeline runs: test actions and deploy stages, as typed, validated values."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from aws_cdk import CfnCapabilities, Duration
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sns as sns
+from constructs import IConstruct
+
+from .. import _validation as check
+from .gates import AlarmGate, BakeGate, DeploymentWindowGate, Gate, ManualApprovalGate
+
+if TYPE_CHECKING:
+    from ..observed_service import ObservedService
+
+# CodePipeline stage and action names: [A-Za-z0-9.@_-], at most 100 characters. Rule names are
+# derived from stage names ("<stage>-Bake-1") and must fit in 100 characters too.
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.@_-]{0,63}")
+NAME_RULE = "1-64 characters: letters, digits, '.', '@', '_', '-', starting with a letter or digit"
+RESERVED_STAGE_NAMES = ("Source", "Build")
+STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
+CHANGE_SET_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
+MIN_TEST_TIMEOUT = Duration.minutes(5)
+MAX_TEST_TIMEOUT = Duration.hours(8)
+
+
+@dataclass(frozen=True)
+class PipelineTest:
+    """An automated test action: a CodeBuild build running ``commands`` on the source.
+
+    Every test runs in the ``Build`` stage next to the image build; tests run in parallel and
+    any failing one fails the stage, so nothing is deployed.
+
+    :param name: action name, unique among the tests (``NAME_RULE``).
+    :param commands: shell commands; a non-zero exit status fails the test.
+    :param install_commands: commands run first (install phase), e.g. installing tools.
+        Default: none.
+    :param reports: JUnit XML report files (glob patterns relative to ``reports_base_directory``)
+        published to a CodeBuild report group of this test. Default: none.
+    :param reports_base_directory: directory the report patterns are relative to.
+        Default: the source root.
+    :param environment_variables: plain environment variables. Default: none.
+    :param build_image: the CodeBuild image. Default: ``LinuxBuildImage.STANDARD_7_0``.
+    :param compute_type: the CodeBuild compute type. Default: ``ComputeType.SMALL``.
+    :param timeout: build timeout, 5 minutes to 8 hours. Default: 30 minutes.
+    """
+
+    name: str
+    commands: Sequence[str]
+    install_commands: Sequence[str] = ()
+    reports: Sequence[str] = ()
+    reports_base_directory: str | None = None
+    environment_variables: Mapping[str, str] = field(default_factory=dict)
+    build_image: codebuild.IBuildImage | None = None
+    compute_type: codebuild.ComputeType | None = None
+    timeout: Duration | None = None
+
+    def validate(self, scope: IConstruct, prop: str) -> None:
+        check.matches(scope, f"{prop}.name", self.name, NAME, NAME_RULE)
+        for key, commands in (
+            ("commands", self.commands),
+            ("install_commands", self.install_commands),
+        ):
+            if isinstance(commands, str):
+                check.fail(scope, f"{prop}.{key} must be a list of commands, got a string")
+        if not self.commands:
+            check.fail(scope, f"{prop}.commands must hold at least one command")
+        if isinstance(self.reports, str):
+            check.fail(scope, f"{prop}.reports must be a list of file patterns, got a string")
+        if self.timeout is not None:
+            check.duration_in(
+                scope, f"{prop}.timeout", self.timeout, MIN_TEST_TIMEOUT, MAX_TEST_TIMEOUT
+            )
+            check.whole_minutes(scope, f"{prop}.timeout", self.timeout)
+
+
+@dataclass(frozen=True)
+class CloudFormationTarget:
+    """Infrastructure a deploy stage changes before it deploys the image: a CloudFormation
+    stack from a template in the source, through a change set (created, then executed).
+
+    :param stack_name: the stack to create or update.
+    :param template_path: the template's path in the source artifact, e.g.
+        ``infra/stack.template.json``.
+    :param deployment_role: the role CloudFormation assumes to change the stack's resources.
+        You own its permissions: the pipeline cannot know what the template creates.
+    :param parameter_overrides: template parameter values. Default: none.
+    :param capabilities: capabilities the template needs, e.g. ``CAPABILITY_NAMED_IAM``.
+        Default: none.
+    :param change_set_name: the change set's name. Default: ``GatedPipelineChangeSet``.
+    """
+
+    stack_name: str
+    template_path: str
+    deployment_role: iam.IRole
+    parameter_overrides: Mapping[str, str] = field(default_factory=dict)
+    capabilities: Sequence[CfnCapabilities] = ()
+    change_set_name: str = "GatedPipelineChangeSet"
+
+    def validate(self, scope: IConstruct, prop: str) -> None:
+        check.matches(
+            scope,
+            f"{prop}.stack_name",
+            self.stack_name,
+            STACK_NAME,
+            "a CloudFormation stack name (letter first, then letters, digits, '-'; at most 128)",
+        )
+        check.matches(
+            scope,
+            f"{prop}.change_set_name",
+            self.change_set_name,
+            CHANGE_SET_NAME,
+            "a change set name (letter first, then letters, digits, '-'; at most 128)",
+        )
+        if not check.is_token(self.template_path) and (
+            not self.template_path or self.template_path.startswith("/")
+        ):
+            check.fail(
+                scope,
+                f"{prop}.template_path must be a relative path in the source, "
+                f"got {self.template_path!r}",
+            )
+
+
+@dataclass(frozen=True)
+class DeployStage:
+    """One environment the pipeline deploys to, in order (e.g. Staging, then Production).
+
+    :param name: the stage name, unique in the pipeline, not ``Source`` or ``Build``
+        (``NAME_RULE``).
+    :param services: ObservedServices that get the new image (one ECS deploy action each, in
+        parallel). Default: none (a CloudFormation-only stage).
+    :param gates: ``Gate.manual_approval``, ``Gate.healthy_before_entry``, ``Gate.bake`` and
+        ``Gate.deployment_window``, at most one of each. Default: none.
+    :param cloudformation: a stack changed before the services are deployed. Default: none.
+    :param rollback_on_failure: when an action of the stage fails, roll the stage back to the
+        last successful execution's artifacts (on-failure result ROLLBACK). Default: True.
+    """
+
+    name: str
+    services: Sequence[ObservedService] = ()
+    gates: Sequence[Gate] = ()
+    cloudformation: CloudFormationTarget | None = None
+    rollback_on_failure: bool = True
+
+    def gate(self, kind: type[Gate]) -> Gate | None:
+        return next((g for g in self.gates if isinstance(g, kind)), None)
+
+    def validate(self, scope: IConstruct, prop: str) -> None:
+        check.matches(scope, f"{prop}.name", self.name, NAME, NAME_RULE)
+        if self.name in RESERVED_STAGE_NAMES:
+            check.fail(
+                scope,
+                f"{prop}.name must not be one of {', '.join(RESERVED_STAGE_NAMES)} (stages of "
+                f"the pipeline itself), got {self.name!r}",
+            )
+        if isinstance(self.services, str) or isinstance(self.gates, str):
+            check.fail(scope, f"{prop}.services and {prop}.gates must be lists")
+        if not self.services and self.cloudformation is None:
+            check.fail(
+                scope,
+                f"{prop} ({self.name}) deploys nothing: pass services=[...] or cloudformation=",
+            )
+        seen: set[str] = set()
+        for index, service in enumerate(self.services):
+            path = getattr(getattr(service, "node", None), "path", repr(service))
+            if path in seen:
+                check.fail(scope, f"{prop}.services[{index}] repeats {path}")
+            seen.add(path)
+        kinds: set[type[Gate]] = set()
+        for index, gate in enumerate(self.gates):
+            if not isinstance(
+                gate, (ManualApprovalGate, AlarmGate, BakeGate, DeploymentWindowGate)
+            ):
+                check.fail(
+                    scope,
+                    f"{prop}.gates[{index}] must be made by a Gate factory (Gate.bake(...), "
+                    f"...), got {gate!r}",
+                )
+            if type(gate) in kinds:
+                check.fail(
+                    scope,
+                    f"{prop}.gates holds two {type(gate).__name__}s; a stage takes at most one "
+                    "gate of each kind",
+                )
+            kinds.add(type(gate))
+            gate.validate(scope, f"{prop}.gates[{index}]")
+        if self.cloudformation is not None:
+            self.cloudformation.validate(scope, f"{prop}.cloudformation")
+
+
+@dataclass(frozen=True)
+class DeployedStage:
+    """What GatedPipeline built for one DeployStage.
+
+    :param stage: the CodePipeline stage.
+    :param services: the services it deploys.
+    :param approval_topic: the topic approvers are notified on, when the stage has a manual
+        approval.
+    :param entry_rules: the rules of its entry condition (deployment window, alarms).
+    :param bake_rules: the rules of its on-success condition (alarms watched while baking).
+    """
+
+    stage: codepipeline.IStage
+    services: tuple[ObservedService, ...]
+    approval_topic: sns.ITopic | None
+    entry_rules: tuple[codepipeline.Rule, ...]
+    bake_rules: tuple[codepipeline.Rule, ...]

@@ -1,0 +1,699 @@
+"""What GatedPipeline promises, one behaviour per test, on the scenarios' templates."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from cdk_devops_constructs import GatedPipeline
+from cdk_devops_constructs.gated_pipeline import dora
+
+from .scenarios import CONNECTION_ARN
+from harness.scenarios import Built
+
+
+def scenario(name: str) -> Any:
+    return pytest.mark.parametrize("built", [f"gated_pipeline/{name}"], indirect=True)
+
+
+def resources(built: Built, kind: str) -> dict[str, Any]:
+    return {k: v for k, v in built.template["Resources"].items() if v["Type"] == kind}
+
+
+def pipeline(built: Built) -> dict[str, Any]:
+    (resource,) = resources(built, "AWS::CodePipeline::Pipeline").values()
+    return dict(resource["Properties"])
+
+
+def stages(built: Built) -> dict[str, dict[str, Any]]:
+    return {s["Name"]: s for s in pipeline(built)["Stages"]}
+
+
+def ref(built: Built, construct: Any) -> dict[str, str]:
+    """{"Ref": logical ID} of an L2 construct of the scenario's stack."""
+    return {"Ref": built.stack.resolve(construct.node.default_child.logical_id)}
+
+
+def logical_id(built: Built, construct: Any) -> str:
+    return str(built.stack.resolve(construct.node.default_child.logical_id))
+
+
+def policy_statements(built: Built, role: Any) -> list[dict[str, Any]]:
+    """Every statement of the managed policy attached to a ServiceRole."""
+    policy = built.template["Resources"][logical_id(built, role.policy)]
+    return list(policy["Properties"]["PolicyDocument"]["Statement"])
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def statement_for(statements: list[dict[str, Any]], action: str) -> dict[str, Any]:
+    (statement,) = [s for s in statements if action in as_list(s["Action"])]
+    return statement
+
+
+def gated(built: Built) -> GatedPipeline:
+    assert isinstance(built.value, GatedPipeline)
+    return built.value
+
+
+# --- Pipeline shape ---------------------------------------------------------------------------
+
+
+@scenario("defaults")
+def test_pipeline_is_v2_queued_with_a_kms_encrypted_artifact_store(built: Built) -> None:
+    props = pipeline(built)
+    assert props["PipelineType"] == "V2"
+    assert props["ExecutionMode"] == "QUEUED"
+    assert props["RestartExecutionOnUpdate"] is False
+    store = props["ArtifactStore"]
+    assert store["Location"] == ref(built, gated(built).artifact_bucket)
+    assert store["EncryptionKey"]["Type"] == "KMS"
+
+
+@scenario("all_options")
+def test_execution_mode_and_name_are_configurable(built: Built) -> None:
+    props = pipeline(built)
+    assert props["ExecutionMode"] == "SUPERSEDED"
+    assert props["Name"] == "checkout-release"
+
+
+@scenario("defaults")
+def test_stages_run_in_order_source_build_then_each_deploy_stage(built: Built) -> None:
+    assert list(stages(built)) == ["Source", "Build", "Staging", "Production"]
+    assert list(gated(built).stages) == ["Staging", "Production"]
+
+
+@scenario("all_options")
+def test_deploy_stages_keep_the_order_given(built: Built) -> None:
+    assert list(stages(built)) == ["Source", "Build", "Dev", "Staging", "Production"]
+
+
+@scenario("all_options")
+def test_image_build_and_tests_run_in_parallel_and_tests_are_test_actions(built: Built) -> None:
+    build = {a["Name"]: a for a in stages(built)["Build"]["Actions"]}
+    assert list(build) == ["Image", "Unit", "Lint"]
+    assert {a["RunOrder"] for a in build.values()} == {1}
+    assert build["Image"]["ActionTypeId"]["Category"] == "Build"
+    assert build["Unit"]["ActionTypeId"]["Category"] == "Test"
+    assert build["Lint"]["ActionTypeId"]["Category"] == "Test"
+    assert build["Image"]["OutputArtifacts"] == [{"Name": "Image"}]
+
+
+@scenario("defaults")
+def test_the_image_is_tagged_with_the_commit_id(built: Built) -> None:
+    image = next(a for a in stages(built)["Build"]["Actions"] if a["Name"] == "Image")
+    variables = json.loads(image["Configuration"]["EnvironmentVariables"])
+    assert variables == [
+        {"name": "SOURCE_REVISION", "type": "PLAINTEXT", "value": "#{SourceVariables.CommitId}"}
+    ]
+
+
+# --- Source and triggers ----------------------------------------------------------------------
+
+
+@scenario("defaults")
+def test_connection_source_starts_on_pushes_to_its_branch(built: Built) -> None:
+    (source,) = stages(built)["Source"]["Actions"]
+    assert source["ActionTypeId"]["Provider"] == "CodeStarSourceConnection"
+    assert source["Configuration"]["ConnectionArn"] == CONNECTION_ARN
+    assert source["Configuration"]["FullRepositoryId"] == "acme/checkout"
+    assert source["Configuration"]["BranchName"] == "main"
+    assert pipeline(built)["Triggers"] == [
+        {
+            "ProviderType": "CodeStarSourceConnection",
+            "GitConfiguration": {
+                "SourceActionName": "Source",
+                "Push": [{"Branches": {"Includes": ["main"]}}],
+            },
+        }
+    ]
+
+
+@scenario("all_options")
+def test_trigger_filters_branches_and_file_paths(built: Built) -> None:
+    (trigger,) = pipeline(built)["Triggers"]
+    assert trigger["GitConfiguration"]["Push"] == [
+        {
+            "Branches": {"Includes": ["release/*", "hotfix/*"]},
+            "FilePaths": {
+                "Includes": ["services/checkout/**"],
+                "Excludes": ["**/*.md"],
+            },
+        }
+    ]
+
+
+@scenario("defaults")
+def test_the_source_role_may_use_the_connection_under_both_service_prefixes(
+    built: Built,
+) -> None:
+    role = gated(built).node.find_child("SourceActionRole")
+    statement = statement_for(policy_statements(built, role), "codeconnections:UseConnection")
+    assert sorted(as_list(statement["Action"])) == [
+        "codeconnections:UseConnection",
+        "codestar-connections:UseConnection",
+    ]
+    assert statement["Resource"] == CONNECTION_ARN
+
+
+@scenario("codecommit")
+def test_codecommit_pushes_to_the_branch_start_the_pipeline(built: Built) -> None:
+    assert "Triggers" not in pipeline(built)
+    (source,) = stages(built)["Source"]["Actions"]
+    assert source["Configuration"]["PollForSourceChanges"] is False
+    template = Template.from_json(built.template)
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {
+                "source": ["aws.codecommit"],
+                "detail": Match.object_like({"referenceName": ["trunk"]}),
+            },
+            "Targets": [Match.object_like({"RoleArn": Match.any_value()})],
+        },
+    )
+
+
+@scenario("s3_cloudformation")
+def test_s3_uploads_start_the_pipeline_and_tag_images_with_the_version_id(built: Built) -> None:
+    (source,) = stages(built)["Source"]["Actions"]
+    assert source["Configuration"] == {
+        "S3Bucket": "acme-releases",
+        "S3ObjectKey": "checkout/source.zip",
+        "PollForSourceChanges": False,
+    }
+    Template.from_json(built.template).has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {
+                "source": ["aws.s3"],
+                "detail-type": ["Object Created"],
+                "detail": {
+                    "bucket": {"name": ["acme-releases"]},
+                    "object": {"key": ["checkout/source.zip"]},
+                },
+            }
+        },
+    )
+    image = next(a for a in stages(built)["Build"]["Actions"] if a["Name"] == "Image")
+    assert "#{SourceVariables.VersionId}" in image["Configuration"]["EnvironmentVariables"]
+
+
+# --- Gates ------------------------------------------------------------------------------------
+
+
+@scenario("defaults")
+def test_production_is_not_entered_while_staging_is_unhealthy(built: Built) -> None:
+    staging = gated(built).stages["Staging"].services[0]
+    assert stages(built)["Production"]["BeforeEntry"] == {
+        "Conditions": [
+            {
+                "Result": "FAIL",
+                "Rules": [
+                    {
+                        "Name": "Production-Healthy-1",
+                        "RuleTypeId": {
+                            "Category": "Rule",
+                            "Owner": "AWS",
+                            "Provider": "CloudWatchAlarm",
+                            "Version": "1",
+                        },
+                        "Configuration": {
+                            "AlarmName": ref(built, staging.health_alarm),
+                            "AlarmStates": "ALARM",
+                        },
+                    }
+                ],
+            }
+        ]
+    }
+
+
+@scenario("defaults")
+def test_each_stage_bakes_on_its_own_health_alarm_and_rolls_back_on_alarm(built: Built) -> None:
+    for name, minutes in (("Staging", "10"), ("Production", "30")):
+        service = gated(built).stages[name].services[0]
+        (condition,) = stages(built)[name]["OnSuccess"]["Conditions"]
+        assert condition["Result"] == "ROLLBACK"
+        (rule,) = condition["Rules"]
+        assert rule["RuleTypeId"]["Provider"] == "CloudWatchAlarm"
+        # WaitTime is in minutes (not seconds, as the aws-cdk README example suggests).
+        assert rule["Configuration"] == {
+            "AlarmName": ref(built, service.health_alarm),
+            "AlarmStates": "ALARM",
+            "WaitTime": minutes,
+        }
+
+
+@scenario("defaults")
+def test_a_failed_stage_rolls_back_by_default(built: Built) -> None:
+    for name in ("Staging", "Production"):
+        assert stages(built)[name]["OnFailure"] == {"Result": "ROLLBACK"}
+
+
+@scenario("all_options")
+def test_rollback_on_failure_can_be_turned_off(built: Built) -> None:
+    assert "OnFailure" not in stages(built)["Dev"]
+    assert stages(built)["Staging"]["OnFailure"] == {"Result": "ROLLBACK"}
+
+
+@scenario("all_options")
+def test_deployment_window_comes_first_in_the_entry_condition(built: Built) -> None:
+    (condition,) = stages(built)["Production"]["BeforeEntry"]["Conditions"]
+    assert condition["Result"] == "FAIL"
+    window, *alarms = condition["Rules"]
+    assert window["RuleTypeId"]["Provider"] == "DeploymentWindow"
+    assert window["Configuration"] == {
+        "Cron": "* * 9-16 ? * MON-THU *",
+        "TimeZone": "Europe/Berlin",
+    }
+    assert [r["Name"] for r in alarms] == ["Production-Healthy-1", "Production-Healthy-2"]
+
+
+@scenario("all_options")
+def test_entry_check_waits_for_recovery_when_asked(built: Built) -> None:
+    (condition,) = stages(built)["Staging"]["BeforeEntry"]["Conditions"]
+    assert [r["Configuration"]["WaitTime"] for r in condition["Rules"]] == ["10", "10"]
+
+
+@scenario("all_options")
+def test_bake_watches_extra_alarms(built: Built) -> None:
+    dev_api = gated(built).stages["Dev"].services[0]
+    (condition,) = stages(built)["Staging"]["OnSuccess"]["Conditions"]
+    names = [r["Configuration"]["AlarmName"] for r in condition["Rules"]]
+    assert names[-1] == ref(built, dev_api.alarms["errors"])
+
+
+@scenario("defaults")
+def test_the_pipeline_role_may_read_alarms_for_its_rules(built: Built) -> None:
+    """Composite alarms are returned to DescribeAlarms only when it is allowed on "*"."""
+    statement = statement_for(
+        policy_statements(built, gated(built).node.find_child("PipelineRole")),
+        "cloudwatch:DescribeAlarms",
+    )
+    assert statement["Action"] == ["cloudwatch:DescribeAlarmHistory", "cloudwatch:DescribeAlarms"]
+    assert statement["Resource"] == "*"
+
+
+@scenario("defaults")
+def test_manual_approval_notifies_approvers_before_production_deploys(built: Built) -> None:
+    approve, deploy = stages(built)["Production"]["Actions"]
+    assert approve["ActionTypeId"]["Category"] == "Approval"
+    assert approve["RunOrder"] == 1
+    assert deploy["RunOrder"] == 2
+    topic = gated(built).stages["Production"].approval_topic
+    assert topic is not None
+    assert approve["Configuration"]["NotificationArn"] == ref(built, topic)
+    template = Template.from_json(built.template)
+    template.has_resource_properties(
+        "AWS::SNS::Subscription",
+        {"Endpoint": "release-managers@example.com", "TopicArn": ref(built, topic)},
+    )
+    props = built.template["Resources"][logical_id(built, topic)]["Properties"]
+    assert "KmsMasterKeyId" in props
+
+
+@scenario("all_options")
+def test_approval_carries_review_url_comment_and_timeout(built: Built) -> None:
+    approve = stages(built)["Production"]["Actions"][0]
+    assert approve["Configuration"]["ExternalEntityLink"] == "https://staging.example.com/checkout"
+    assert approve["Configuration"]["CustomData"] == (
+        "Check the staging dashboard before approving."
+    )
+    assert approve["TimeoutInMinutes"] == 480
+
+
+# --- Build, tests, images ---------------------------------------------------------------------
+
+
+@scenario("defaults")
+def test_only_the_image_build_is_privileged_and_it_caches_docker_layers(built: Built) -> None:
+    projects = {k: v["Properties"] for k, v in resources(built, "AWS::CodeBuild::Project").items()}
+    image = projects[logical_id(built, gated(built).build_project)]
+    assert image["Environment"]["PrivilegedMode"] is True
+    assert image["Environment"]["Image"] == "aws/codebuild/standard:7.0"
+    assert image["Cache"] == {"Type": "LOCAL", "Modes": ["LOCAL_DOCKER_LAYER_CACHE"]}
+    test = projects[logical_id(built, gated(built).test_projects["Unit"])]
+    assert test["Environment"]["PrivilegedMode"] is False
+    for project in projects.values():
+        assert project["EncryptionKey"] == {
+            "Fn::GetAtt": [logical_id(built, gated(built).encryption_key), "Arn"]
+        }
+        assert project["LogsConfig"]["CloudWatchLogs"]["GroupName"] == ref(
+            built, gated(built).build_log_group
+        )
+
+
+@scenario("defaults")
+def test_image_build_writes_imagedefinitions_for_each_container_name(built: Built) -> None:
+    spec = json.loads(
+        built.template["Resources"][logical_id(built, gated(built).build_project)]["Properties"][
+            "Source"
+        ]["BuildSpec"]
+    )
+    assert spec["artifacts"] == {"files": ["imagedefinitions.json"]}
+    names = {
+        v["Name"]: v["Value"]
+        for v in built.template["Resources"][logical_id(built, gated(built).build_project)][
+            "Properties"
+        ]["Environment"]["EnvironmentVariables"]
+    }
+    assert names["CONTAINER_NAMES"] == "app"
+
+
+@scenario("defaults")
+def test_tests_publish_junit_reports_to_their_report_group(built: Built) -> None:
+    project = gated(built).test_projects["Unit"]
+    # The buildspec names the report group by ARN, so it is a Fn::Join in the template.
+    spec = json.dumps(
+        built.template["Resources"][logical_id(built, project)]["Properties"]["Source"]["BuildSpec"]
+    )
+    group = gated(built).report_groups["Unit"]
+    assert logical_id(built, group) in spec
+    assert "JUNITXML" in spec
+    assert "reports/*.xml" in spec
+
+
+@scenario("defaults")
+def test_repository_scans_on_push_with_immutable_tags_and_a_lifecycle(built: Built) -> None:
+    (repository,) = resources(built, "AWS::ECR::Repository").values()
+    props = repository["Properties"]
+    assert props["ImageScanningConfiguration"] == {"ScanOnPush": True}
+    assert props["ImageTagMutability"] == "IMMUTABLE"
+    assert props["EncryptionConfiguration"]["EncryptionType"] == "KMS"
+    policy = json.loads(props["LifecyclePolicy"]["LifecyclePolicyText"])
+    assert policy["rules"][0]["selection"]["countNumber"] == 100
+    assert repository["DeletionPolicy"] == "Retain"
+
+
+@scenario("all_options")
+def test_repository_can_use_aes256_and_keep_fewer_images(built: Built) -> None:
+    (repository,) = resources(built, "AWS::ECR::Repository").values()
+    encryption = repository["Properties"].get("EncryptionConfiguration", {})
+    assert encryption.get("EncryptionType", "AES256") == "AES256"
+    policy = json.loads(repository["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"])
+    assert policy["rules"][0]["selection"]["countNumber"] == 30
+
+
+@scenario("codecommit")
+def test_an_existing_repository_is_used_as_is(built: Built) -> None:
+    assert resources(built, "AWS::ECR::Repository") == {}
+
+
+@scenario("defaults")
+def test_services_pull_the_new_image_with_their_execution_roles(built: Built) -> None:
+    """Pulls are granted by the repository policy, so that services in other stacks do not
+    depend on the pipeline's stack; the execution roles only get GetAuthorizationToken."""
+    roles = [
+        stage.services[0].task_definition.execution_role for stage in gated(built).stages.values()
+    ]
+    repository = built.template["Resources"][logical_id(built, gated(built).repository)]
+    (statement,) = repository["Properties"]["RepositoryPolicyText"]["Statement"]
+    assert statement["Action"] == [
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:BatchGetImage",
+        "ecr:GetDownloadUrlForLayer",
+    ]
+    assert statement["Principal"]["AWS"] == [
+        {"Fn::GetAtt": [logical_id(built, r), "Arn"]} for r in roles
+    ]
+    for role in roles:
+        policy = built.template["Resources"][
+            logical_id(built, role.node.find_child("DefaultPolicy"))
+        ]
+        token = statement_for(
+            policy["Properties"]["PolicyDocument"]["Statement"], "ecr:GetAuthorizationToken"
+        )
+        assert token["Resource"] == "*"
+
+
+# --- Deploy and least privilege ---------------------------------------------------------------
+
+
+@scenario("defaults")
+def test_each_stage_deploys_its_services_from_imagedefinitions(built: Built) -> None:
+    for name in ("Staging", "Production"):
+        deploy = stages(built)[name]["Actions"][-1]
+        assert deploy["ActionTypeId"]["Provider"] == "ECS"
+        assert deploy["Configuration"]["FileName"] == "imagedefinitions.json"
+        assert deploy["InputArtifacts"] == [{"Name": "Image"}]
+
+
+@scenario("defaults")
+def test_deploy_roles_may_update_only_their_own_services(built: Built) -> None:
+    for name, stage in gated(built).stages.items():
+        role = (
+            gated(built)
+            .node.find_child("Stages")
+            .node.find_child(name)
+            .node.find_child("DeployRole")
+        )
+        statements = policy_statements(built, role)
+        update = statement_for(statements, "ecs:UpdateService")
+        (service,) = stage.services
+        assert update["Resource"] == ref(built, service.service)
+        pass_role = statement_for(statements, "iam:PassRole")
+        assert pass_role["Condition"] == {
+            "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+        }
+        assert len(pass_role["Resource"]) == 2  # the task role and the execution role
+
+
+@scenario("defaults")
+def test_action_roles_trust_only_the_pipeline_role(built: Built) -> None:
+    pipeline_role = logical_id(built, gated(built).node.find_child("PipelineRole").role)
+    roles = resources(built, "AWS::IAM::Role")
+    trusted = [
+        r
+        for r in roles.values()
+        if r["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+        == {"AWS": {"Fn::GetAtt": [pipeline_role, "Arn"]}}
+    ]
+    # Source, build actions, the approval, and one deploy role per stage.
+    assert len(trusted) == 5
+
+
+@scenario("s3_cloudformation")
+def test_cloudformation_target_changes_the_stack_before_the_service(built: Built) -> None:
+    actions = stages(built)["Production"]["Actions"]
+    assert [(a["Name"], a["RunOrder"]) for a in actions] == [
+        ("Approve", 1),
+        ("PrepareInfrastructure", 2),
+        ("ApplyInfrastructure", 3),
+        ("Deploy-Api", 4),
+    ]
+    prepare = actions[1]["Configuration"]
+    assert prepare["ActionMode"] == "CHANGE_SET_REPLACE"
+    assert prepare["StackName"] == "checkout-infrastructure"
+    assert prepare["TemplatePath"] == "Source::infra/checkout.template.json"
+    assert prepare["RoleArn"] == "arn:aws:iam::123456789012:role/checkout-cloudformation"
+    assert actions[2]["Configuration"]["ActionMode"] == "CHANGE_SET_EXECUTE"
+    role = (
+        gated(built)
+        .node.find_child("Stages")
+        .node.find_child("Production")
+        .node.find_child("InfrastructureRole")
+    )
+    change_sets = statement_for(policy_statements(built, role), "cloudformation:CreateChangeSet")
+    assert "stack/checkout-infrastructure/*" in json.dumps(change_sets["Resource"])
+
+
+@scenario("defaults")
+def test_no_iam_policy_grants_a_wildcard_action(built: Built) -> None:
+    """CDK's grants (``s3:GetObject*``, ``kms:GenerateDataKey*``) never reach the template."""
+    wildcards = []
+    for logical, resource in built.template["Resources"].items():
+        for statement in _statements(resource):
+            if statement.get("Effect") != "Allow":
+                continue
+            for action in as_list(statement.get("Action", [])):
+                if "*" in action and not _is_key_administration(resource, statement):
+                    wildcards.append((logical, action))
+    assert wildcards == []
+
+
+def _statements(resource: dict[str, Any]) -> list[dict[str, Any]]:
+    props = resource.get("Properties", {})
+    documents = [
+        props.get(k) for k in ("PolicyDocument", "KeyPolicy", "AssumeRolePolicyDocument")
+    ] + [p["PolicyDocument"] for p in props.get("Policies", [])]
+    return [s for d in documents if isinstance(d, dict) for s in d.get("Statement", [])]
+
+
+def _is_key_administration(resource: dict[str, Any], statement: dict[str, Any]) -> bool:
+    """The default key policy statement: the account administers its own key through IAM."""
+    return resource["Type"] == "AWS::KMS::Key" and statement["Action"] == "kms:*"
+
+
+@scenario("defaults")
+def test_artifact_objects_are_readable_only_by_the_pipeline_roles(built: Built) -> None:
+    bucket = gated(built).artifact_bucket
+    (policy,) = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in resources(built, "AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == ref(built, bucket)
+    ]
+    by_sid = {s.get("Sid"): s for s in policy}
+    readers = by_sid["PipelineRolesReadArtifacts"]
+    writers = by_sid["PipelineRolesWriteArtifacts"]
+    assert readers["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
+    assert writers["Action"] == "s3:PutObject"
+    # pipeline, source action, image build (write); unit test, 2 deploy roles (read only)
+    assert len(writers["Principal"]["AWS"]) == 3
+    assert len(readers["Principal"]["AWS"]) == 6
+    assert any(s["Effect"] == "Deny" and s["Action"] == "s3:*" for s in policy)  # SSL only
+
+
+@scenario("defaults")
+def test_stateful_resources_are_retained(built: Built) -> None:
+    g = gated(built)
+    for construct in (
+        g.artifact_bucket,
+        g.repository,
+        g.build_log_group,
+        g.delivery_log_group,
+        g.encryption_key,
+    ):
+        assert built.template["Resources"][logical_id(built, construct)]["DeletionPolicy"] == (
+            "Retain"
+        )
+
+
+@scenario("defaults")
+def test_artifact_bucket_expires_artifacts_and_logs_access(built: Built) -> None:
+    props = built.template["Resources"][logical_id(built, gated(built).artifact_bucket)][
+        "Properties"
+    ]
+    (rule,) = props["LifecycleConfiguration"]["Rules"]
+    assert rule["ExpirationInDays"] == 90
+    assert props["LoggingConfiguration"]["LogFilePrefix"].startswith("pipeline-artifacts/")
+    assert props["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
+
+
+# --- Incident visibility and metrics ----------------------------------------------------------
+
+
+@scenario("defaults")
+def test_failures_successes_rollbacks_and_approvals_reach_the_notification_topic(
+    built: Built,
+) -> None:
+    topic = ref(built, gated(built).notification_topic)
+    rules = [
+        r["Properties"]
+        for r in resources(built, "AWS::Events::Rule").values()
+        if r["Properties"]["Targets"][0]["Arn"] == topic
+    ]
+    patterns = {
+        (r["EventPattern"]["detail-type"][0], json.dumps(r["EventPattern"]["detail"]))
+        for r in rules
+    }
+    assert patterns == {
+        (
+            "CodePipeline Pipeline Execution State Change",
+            json.dumps({"state": ["FAILED", "SUCCEEDED", "STOPPED"]}),
+        ),
+        (
+            "CodePipeline Pipeline Execution State Change",
+            json.dumps(
+                {
+                    "state": ["STARTED"],
+                    "execution-trigger": {"trigger-type": ["AutomatedRollback", "ManualRollback"]},
+                }
+            ),
+        ),
+        ("CodePipeline Stage Execution State Change", json.dumps({"state": ["FAILED"]})),
+        (
+            "CodePipeline Action Execution State Change",
+            json.dumps({"state": ["STARTED"], "type": {"category": ["Approval"]}}),
+        ),
+    }
+    for rule in rules:
+        assert rule["EventPattern"]["resources"] == [
+            built.stack.resolve(gated(built).pipeline.pipeline_arn)
+        ]
+        assert "InputTransformer" in rule["Targets"][0]
+
+
+@scenario("defaults")
+def test_eventbridge_may_publish_to_the_encrypted_topic(built: Built) -> None:
+    template = Template.from_json(built.template)
+    template.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Sid": "EventBridgePublishesPipelineEvents",
+                                "Action": "sns:Publish",
+                                "Principal": {"Service": "events.amazonaws.com"},
+                            }
+                        )
+                    ]
+                )
+            }
+        },
+    )
+    key = built.template["Resources"][logical_id(built, gated(built).encryption_key)]
+    sids = {s.get("Sid") for s in key["Properties"]["KeyPolicy"]["Statement"]}
+    assert "AllowEventBridgeToPublishPipelineEvents" in sids
+
+
+@scenario("defaults")
+def test_pipeline_events_are_recorded_in_an_encrypted_log_group(built: Built) -> None:
+    rule = built.template["Resources"][logical_id(built, gated(built).delivery_rule)]
+    assert rule["Properties"]["EventPattern"]["detail-type"] == [
+        "CodePipeline Pipeline Execution State Change",
+        "CodePipeline Stage Execution State Change",
+    ]
+    assert ":log-group:" in json.dumps(rule["Properties"]["Targets"][0]["Arn"])
+    group = built.template["Resources"][logical_id(built, gated(built).delivery_log_group)]
+    assert "KmsKeyId" in group["Properties"]
+    assert group["Properties"]["RetentionInDays"] == 365
+    (policy,) = resources(built, "AWS::Logs::ResourcePolicy").values()
+    document = json.loads(json.dumps(policy["Properties"]["PolicyDocument"]))
+    assert "events.amazonaws.com" in json.dumps(document)
+
+
+@scenario("defaults")
+def test_dashboard_shows_the_four_delivery_metrics(built: Built) -> None:
+    body = json.dumps(
+        built.template["Resources"][logical_id(built, gated(built).dashboard)]["Properties"][
+            "DashboardBody"
+        ]
+    )
+    for title in (
+        "Deployment frequency (per day)",
+        "Lead time for changes",
+        "Change failure rate",
+        "Time to restore service",
+        "Failures by stage",
+        "Recent executions",
+    ):
+        assert title in body
+    assert "changeFailureRatePercent" in body
+    assert "meanTimeToRestoreMinutes" in body
+
+
+def test_dora_queries_use_at_most_two_stats_commands_and_sort_last() -> None:
+    """Logs Insights limits: two stats per query, and sort/limit only after the last one."""
+    for query in (
+        dora.DEPLOYMENT_FREQUENCY,
+        dora.LEAD_TIME,
+        dora.CHANGE_FAILURE_RATE,
+        dora.TIME_TO_RESTORE,
+        dora.FAILURES_BY_STAGE,
+        dora.RECENT_EXECUTIONS,
+    ):
+        # One command per line, without a leading pipe (the widget joins lines with "| ").
+        assert not any(line.startswith("|") for line in query)
+        commands = [line.split(" ")[0] for line in query]
+        assert commands.count("stats") <= 2
+        last_stats = max(i for i, c in enumerate(commands) if c == "stats")
+        assert all(i > last_stats for i, c in enumerate(commands) if c in ("sort", "limit"))
