@@ -16,10 +16,15 @@ from constructs import Construct
 
 from cdk_devops_constructs import (
     Attribute,
+    DeployStage,
     Deployment,
     FeatureFlaggedDeploy,
     Flag,
+    Gate,
+    GatedPipeline,
     ObservedService,
+    PipelineSource,
+    PipelineTest,
     Rollout,
 )
 
@@ -29,6 +34,10 @@ REGION = "eu-west-1"
 CERTIFICATE_ARN = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/00000000-0000-0000-0000-000000000000"
 # The image the service starts with; the pipeline deploys the images it builds.
 IMAGE = "public.ecr.aws/nginx/nginx:1.27"
+# Create the connection in the console (Developer Tools > Connections), complete the handshake.
+CONNECTION_ARN = (
+    f"arn:aws:codeconnections:{REGION}:{ACCOUNT}:connection/00000000-0000-0000-0000-000000000000"
+)
 
 FLAGS = [
     Flag("new-checkout", enabled=True, description="The one-page checkout."),
@@ -76,4 +85,31 @@ staging = CheckoutStack(app, "CheckoutStaging", stage="staging", env=env)
 production = CheckoutStack(app, "CheckoutProduction", stage="production", env=env)
 # Flag changes roll out (and bake) in staging before production's stack is deployed.
 production.node.add_dependency(staging)
+
+# The pipeline ships every commit of the repository to staging, then to production.
+delivery = cdk.Stack(app, "CheckoutDelivery", env=env)
+GatedPipeline(
+    delivery,
+    "Pipeline",
+    source=PipelineSource.connection(connection_arn=CONNECTION_ARN, owner="acme", repo="checkout"),
+    tests=[PipelineTest(name="Unit", commands=["make test"], reports=["reports/junit.xml"])],
+    stages=[
+        DeployStage(
+            name="Staging",
+            services=[staging.checkout],
+            gates=[Gate.bake(cdk.Duration.minutes(10))],  # roll back if staging's alarms fire
+        ),
+        DeployStage(
+            name="Production",
+            services=[production.checkout],
+            gates=[
+                Gate.healthy_before_entry(),  # staging's health alarm must be OK
+                Gate.deployment_window("* * 9-16 ? * MON-THU *", time_zone="Europe/Dublin"),
+                Gate.manual_approval(emails=["release-managers@example.com"]),
+                Gate.bake(cdk.Duration.minutes(30)),
+            ],
+        ),
+    ],
+    notification_emails=["checkout-team@example.com"],
+)
 app.synth()

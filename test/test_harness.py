@@ -4,6 +4,7 @@ values that change between CDK releases."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
@@ -91,3 +92,16 @@ def test_snapshot_normalization_drops_only_release_volatile_values() -> None:
             }
         },
     }
+
+
+def test_every_snapshot_belongs_to_a_scenario() -> None:
+    """syrupy cannot see an orphaned single-file snapshot; this test can."""
+    root = Path(__file__).resolve().parent
+    stored = {
+        p.relative_to(root).as_posix() for p in root.glob("*/__snapshots__/test_snapshots/*.json")
+    }
+    expected = {
+        f"{construct}/__snapshots__/test_snapshots/test_template[{name}].json"
+        for construct, name in (n.split("/", 1) for n in scenarios.SCENARIOS)
+    }
+    assert stored == expected

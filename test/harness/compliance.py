@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+from aws_cdk import App  # bound at import: tests may patch cdk.App to wrap an app
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
 from cdk_devops_constructs._compliance import AUDIT_CONTEXT_KEY, METADATA_TYPE
@@ -62,12 +63,12 @@ def format_findings(findings: Iterable[Finding]) -> str:
 # --- Apps and synthesis (cdk-nag) -------------------------------------------------------------
 
 
-def compliance_app(*, audit: bool = False, context: Mapping[str, Any] | None = None) -> cdk.App:
+def compliance_app(*, audit: bool = False, context: Mapping[str, Any] | None = None) -> App:
     """An App whose synthesis runs the cdk-nag packs and writes their report as JSON."""
     ctx: dict[str, Any] = {REPORT_CONTEXT: True, **(context or {})}
     if audit:
         ctx[AUDIT_CONTEXT_KEY] = True
-    app = cdk.App(outdir=tempfile.mkdtemp(prefix="cdk-devops-test-"), context=ctx)
+    app = App(outdir=tempfile.mkdtemp(prefix="cdk-devops-test-"), context=ctx)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app))
     return app
 
@@ -93,7 +94,7 @@ _NAG_REPORTS: dict[str, list[Finding]] = {}
 def synthesize(stack: cdk.Stack) -> Synthesized:
     """Synthesize ``stack``'s app (once per app) and collect cdk-nag's findings for it."""
     app = stack.node.root
-    assert isinstance(app, cdk.App), "the stack must belong to an App"
+    assert isinstance(app, App), "the stack must belong to an App"
     if app.outdir not in _NAG_REPORTS:
         _NAG_REPORTS[app.outdir] = _synth_with_nag(app)
     template_file = Path(app.outdir) / stack.template_file
@@ -108,7 +109,7 @@ def synthesize(stack: cdk.Stack) -> Synthesized:
     )
 
 
-def _synth_with_nag(app: cdk.App) -> list[Finding]:
+def _synth_with_nag(app: App) -> list[Finding]:
     try:
         app.synth()
     except RuntimeError as error:  # the validation plugins fail synthesis on findings

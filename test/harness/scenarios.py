@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
+import pytest
+from syrupy.assertion import SnapshotAssertion
 
 from . import compliance
 
@@ -50,6 +52,27 @@ class Built:
     @property
     def template(self) -> dict[str, Any]:
         return self.synthesized.template
+
+
+def names(construct: str) -> list[str]:
+    """The scenarios of one construct (``observed_service``...), sorted."""
+    return sorted(n for n in SCENARIOS if n.startswith(f"{construct}/"))
+
+
+def snapshot_test(construct: str) -> Callable[..., None]:
+    """The whole-template snapshot test of every scenario of ``construct``; assign it to
+    ``test_template`` in the construct's ``test_snapshots.py``. Snapshots are stored as
+    ``__snapshots__/test_snapshots/test_template[<scenario>].json`` next to that module."""
+    selected = names(construct)
+
+    @pytest.mark.snapshot
+    @pytest.mark.parametrize(
+        "built", selected, indirect=True, ids=[n.split("/", 1)[1] for n in selected]
+    )
+    def test_template(built: Built, snapshot: SnapshotAssertion) -> None:
+        assert built.template == snapshot
+
+    return test_template
 
 
 def build(name: str, *, audit: bool) -> Built:

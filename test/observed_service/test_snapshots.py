@@ -1,19 +1,9 @@
 """Whole-template snapshots of every ObservedService scenario.
 
-A snapshot says what the template is; the assertions in test_observed_service.py say why it must
-be so. Review every snapshot diff: a changed logical ID of a stateful resource replaces it."""
+A snapshot says what the template is; the assertions in test_observed_service.py say why it must be
+so. Review every snapshot diff: a changed logical ID of a stateful resource (log group, bucket, key, topic)
+replaces it in every user's stack."""
 
-from __future__ import annotations
+from harness.scenarios import snapshot_test
 
-import pytest
-from syrupy.assertion import SnapshotAssertion
-
-from harness.scenarios import SCENARIOS, Built
-
-NAMES = sorted(n for n in SCENARIOS if n.startswith("observed_service/"))
-
-
-@pytest.mark.snapshot
-@pytest.mark.parametrize("built", NAMES, indirect=True, ids=[n.split("/")[1] for n in NAMES])
-def test_template(built: Built, snapshot: SnapshotAssertion) -> None:
-    assert built.template == snapshot
+test_template = snapshot_test("observed_service")
