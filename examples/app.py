@@ -16,8 +16,8 @@ from constructs import Construct
 
 from cdk_devops_constructs import (
     Attribute,
-    DeployStage,
     Deployment,
+    DeployStage,
     FeatureFlaggedDeploy,
     Flag,
     Gate,

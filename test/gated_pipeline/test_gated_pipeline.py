@@ -542,7 +542,7 @@ def test_artifact_objects_are_readable_only_by_the_pipeline_roles(built: Built) 
     readers = by_sid["PipelineRolesReadArtifacts"]
     writers = by_sid["PipelineRolesWriteArtifacts"]
     assert readers["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
-    assert writers["Action"] == "s3:PutObject"
+    assert writers["Action"] == ["s3:PutObject", "s3:PutObjectAcl"]
     # pipeline, source action, image build (write); unit test, 2 deploy roles (read only)
     assert len(writers["Principal"]["AWS"]) == 3
     assert len(readers["Principal"]["AWS"]) == 6

@@ -26,9 +26,22 @@ from constructs import Construct
 from .._compliance import acknowledge
 
 ARTIFACT_READ = ("s3:GetObject", "s3:GetObjectVersion")
-ARTIFACT_WRITE = ("s3:PutObject",)
-# Bucket-level calls CodePipeline and CodeBuild make before reading or writing artifacts.
-BUCKET_READ = ("s3:GetBucketLocation", "s3:GetBucketVersioning", "s3:ListBucket")
+# CodePipeline uploads artifacts with a canned ACL (bucket-owner-full-control), which S3 authorizes
+# as s3:PutObjectAcl too: without it, a CodeConnections source action fails with "Upload to S3
+# failed ... Access Denied" (aws/aws-cdk#13557). The artifact bucket enforces bucket-owner
+# ownership (ACLs disabled), so no other ACL can be set. CodePipeline's documented minimum for
+# artifact objects is exactly these four actions (CodePipeline user guide, "Manage the
+# CodePipeline service role").
+ARTIFACT_WRITE = ("s3:PutObject", "s3:PutObjectAcl")
+# Bucket-level calls CodePipeline and CodeBuild make before reading or writing artifacts: both
+# services check the bucket's owner (GetBucketAcl) and region (GetBucketLocation); CodePipeline
+# reads its versioning. Same documented minimum, and CodeBuild's "S3BucketIdentity" statement.
+BUCKET_READ = (
+    "s3:GetBucketAcl",
+    "s3:GetBucketLocation",
+    "s3:GetBucketVersioning",
+    "s3:ListBucket",
+)
 KMS_DECRYPT = ("kms:Decrypt",)
 KMS_ENCRYPT = ("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey")
 

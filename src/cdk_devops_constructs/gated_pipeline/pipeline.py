@@ -53,7 +53,7 @@ from .gates import (
     DeploymentWindowGate,
     ManualApprovalGate,
 )
-from .permissions import KMS_DECRYPT, KMS_ENCRYPT, ArtifactAccess, ServiceRole
+from .permissions import BUCKET_READ, KMS_DECRYPT, KMS_ENCRYPT, ArtifactAccess, ServiceRole
 from .source import PipelineSource, SourceKind
 from .stages import DeployedStage, DeployStage, PipelineTest
 
@@ -77,6 +77,9 @@ CHANGE_SET_ACTIONS = (
     "cloudformation:CreateChangeSet",
     "cloudformation:DeleteChangeSet",
     "cloudformation:DescribeChangeSet",
+    # Read when a change set execution fails, to show the failing resource's status reason in
+    # the pipeline (without it: "Status reason is not available", aws/aws-cdk#29534).
+    "cloudformation:DescribeStackEvents",
     "cloudformation:DescribeStacks",
     "cloudformation:ExecuteChangeSet",
 )
@@ -262,6 +265,15 @@ class GatedPipeline(Construct):
             )
         else:
             subscribe_emails(notification_topic, notification_emails)
+            if notification_topic.master_key is not None:
+                # What targets.SnsTopic grants on the topic's key, in explicit actions. A key
+                # created in this app gets the statement; an imported key's policy is left as is
+                # (adding to it does nothing), and must already let EventBridge publish.
+                allow_services_to_publish(
+                    notification_topic.master_key,
+                    ["events.amazonaws.com"],
+                    sid="AllowEventBridgeToPublishPipelineEvents",
+                )
         self.notification_topic: sns.ITopic = notification_topic
 
         # --- Roles -------------------------------------------------------------------------
@@ -635,10 +647,7 @@ class GatedPipeline(Construct):
         role.allow(
             ["s3:GetObject", "s3:GetObjectVersion"], [source.bucket.arn_for_objects(source.key)]
         )
-        role.allow(
-            ["s3:GetBucketLocation", "s3:GetBucketVersioning", "s3:ListBucket"],
-            [source.bucket.bucket_arn],
-        )
+        role.allow(BUCKET_READ, [source.bucket.bucket_arn])
         role.use_key(source.bucket.encryption_key, KMS_DECRYPT)
         return s3_action, s3_action.variables.version_id
 
