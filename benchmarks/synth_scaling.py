@@ -6,8 +6,10 @@ today, for N services in one stack. Prints figures; asserts nothing.
 
 The peer, per service: aws_ecs_patterns.ApplicationLoadBalancedFargateService plus
 cdk-monitoring-constructs alarms on CPU, memory, running tasks and unhealthy tasks, notifying an
-SNS topic with an email subscription. Both sides share one VPC (2 AZs, 1 NAT gateway) and one
-cluster (Container Insights on), as ObservedService does by default.
+SNS topic with an email subscription. Both sides use one VPC (2 AZs, 1 NAT gateway) and one
+cluster (Container Insights on) from a network stack, and put their services in stacks of at
+most SERVICES_PER_STACK (an ObservedService is about 30 resources; CloudFormation allows 500 per
+stack), so both synthesize the same layout.
 
 Costs are list prices in us-east-1 (Linux/x86 Fargate, no free tier, 730 hours a month) applied
 to the synthesized templates: what runs and bills while the service receives no traffic.
@@ -40,6 +42,7 @@ ENV = cdk.Environment(account="123456789012", region="us-east-1")
 IMAGE = "public.ecr.aws/nginx/nginx:1.27"
 EMAIL = "oncall@example.com"
 HOURS = 730
+SERVICES_PER_STACK = 12
 
 # USD, us-east-1 list prices.
 PRICE = {
@@ -59,86 +62,99 @@ PRICE = {
 }
 
 
-def ours(stack: cdk.Stack, index: int) -> None:
-    ObservedService(
-        stack,
-        f"Service{index}",
-        image=ecs.ContainerImage.from_registry(IMAGE),
-        container_port=80,
-        alarm_emails=[EMAIL],
-    )
+class Network(cdk.Stack):
+    """The VPC and cluster both sides share, as a platform team's network stack."""
 
-
-class Peer:
-    """What a team wires by hand: the ecs_patterns service, cdk-monitoring-constructs, SNS."""
-
-    def __init__(self, stack: cdk.Stack) -> None:
-        vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1)
+    def __init__(self, app: cdk.App) -> None:
+        super().__init__(app, "Network", env=ENV)
+        self.vpc = ec2.Vpc(self, "Vpc", max_azs=2, nat_gateways=1)
         self.cluster = ecs.Cluster(
-            stack, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED
+            self, "Cluster", vpc=self.vpc, container_insights_v2=ecs.ContainerInsights.ENABLED
         )
+
+
+def service_stacks(app: cdk.App, n: int) -> list[cdk.Stack]:
+    count = -(-n // SERVICES_PER_STACK)
+    return [cdk.Stack(app, f"Services{i}", env=ENV) for i in range(count)]
+
+
+def build_ours(n: int) -> cdk.App:
+    app = cdk.App()
+    network = Network(app)
+    stacks = service_stacks(app, n)
+    for index in range(n):
+        ObservedService(
+            stacks[index // SERVICES_PER_STACK],
+            f"Service{index}",
+            image=ecs.ContainerImage.from_registry(IMAGE),
+            container_port=80,
+            alarm_emails=[EMAIL],
+            cluster=network.cluster,
+        )
+    return app
+
+
+def build_peer(n: int) -> cdk.App:
+    app = cdk.App()
+    network = Network(app)
+    for stack_index, stack in enumerate(service_stacks(app, n)):
         topic = sns.Topic(stack, "Alarms")
         topic.add_subscription(subscriptions.EmailSubscription(EMAIL))
-        self.monitoring = monitoring.MonitoringFacade(
+        facade = monitoring.MonitoringFacade(
             stack,
             "Monitoring",
             alarm_factory_defaults=monitoring.AlarmFactoryDefaults(
                 actions_enabled=True,
-                alarm_name_prefix="peer",
+                alarm_name_prefix=f"peer{stack_index}",
                 action=monitoring.SnsAlarmActionStrategy(on_alarm_topic=topic),
             ),
         )
-
-    def add(self, stack: cdk.Stack, index: int) -> None:
-        service = patterns.ApplicationLoadBalancedFargateService(
-            stack,
-            f"Service{index}",
-            cluster=self.cluster,
-            task_image_options=patterns.ApplicationLoadBalancedTaskImageOptions(
-                image=ecs.ContainerImage.from_registry(IMAGE), container_port=80
-            ),
-            min_healthy_percent=100,
-        )
-        self.monitoring.monitor_fargate_service(
-            fargate_service=service,
-            alarm_friendly_name=f"Service{index}",
-            add_cpu_usage_alarm={"Warning": monitoring.UsageThreshold(max_usage_percent=80)},
-            add_memory_usage_alarm={"Warning": monitoring.UsageThreshold(max_usage_percent=80)},
-            add_running_task_count_alarm={
-                "Warning": monitoring.RunningTaskCountThreshold(max_running_tasks=10)
-            },
-            add_unhealthy_task_count_alarm={
-                "Warning": monitoring.UnhealthyTaskCountThreshold(max_unhealthy_tasks=0)
-            },
-        )
+        first = stack_index * SERVICES_PER_STACK
+        for index in range(first, min(n, first + SERVICES_PER_STACK)):
+            peer_service(stack, facade, network.cluster, index)
+    return app
 
 
-def build_ours(n: int) -> cdk.Stack:
-    stack = cdk.Stack(cdk.App(), "Bench", env=ENV)
-    for index in range(n):
-        ours(stack, index)
-    return stack
+def peer_service(
+    stack: cdk.Stack, facade: monitoring.MonitoringFacade, cluster: ecs.ICluster, index: int
+) -> None:
+    service = patterns.ApplicationLoadBalancedFargateService(
+        stack,
+        f"Service{index}",
+        cluster=cluster,
+        task_image_options=patterns.ApplicationLoadBalancedTaskImageOptions(
+            image=ecs.ContainerImage.from_registry(IMAGE), container_port=80
+        ),
+        min_healthy_percent=100,
+    )
+    facade.monitor_fargate_service(
+        fargate_service=service,
+        alarm_friendly_name=f"Service{index}",
+        add_cpu_usage_alarm={"Warning": monitoring.UsageThreshold(max_usage_percent=80)},
+        add_memory_usage_alarm={"Warning": monitoring.UsageThreshold(max_usage_percent=80)},
+        add_running_task_count_alarm={
+            "Warning": monitoring.RunningTaskCountThreshold(max_running_tasks=10)
+        },
+        add_unhealthy_task_count_alarm={
+            "Warning": monitoring.UnhealthyTaskCountThreshold(max_unhealthy_tasks=0)
+        },
+    )
 
 
-def build_peer(n: int) -> cdk.Stack:
-    stack = cdk.Stack(cdk.App(), "Bench", env=ENV)
-    peer = Peer(stack)
-    for index in range(n):
-        peer.add(stack, index)
-    return stack
-
-
-def timed(build: Callable[[int], cdk.Stack], n: int) -> tuple[float, dict[str, Any]]:
+def timed(build: Callable[[int], cdk.App], n: int) -> tuple[float, list[dict[str, Any]]]:
+    """Seconds to build and synthesize the app of ``n`` services; every stack's template."""
     gc.collect()
     start = time.perf_counter()
-    stack = build(n)
-    app = stack.node.root
-    assert isinstance(app, cdk.App)
-    template = app.synth().get_stack_by_name("Bench").template
-    return time.perf_counter() - start, template
+    assembly = build(n).synth()
+    seconds = time.perf_counter() - start
+    return seconds, [stack.template for stack in assembly.stacks]
 
 
-def monthly_cost(template: dict[str, Any]) -> float:
+def monthly_cost(templates: list[dict[str, Any]]) -> float:
+    return sum(stack_cost(t) for t in templates)
+
+
+def stack_cost(template: dict[str, Any]) -> float:
     resources = template["Resources"].values()
     kinds = Counter(r["Type"] for r in resources)
     cost = 0.0
@@ -180,6 +196,10 @@ def tasks_cost(template: dict[str, Any]) -> float:
     return cost
 
 
+def resources(templates: list[dict[str, Any]]) -> int:
+    return sum(len(t["Resources"]) for t in templates)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 25])
@@ -189,22 +209,23 @@ def main() -> None:
     timed(build_peer, 1)
 
     rows = []
-    templates: dict[tuple[str, int], dict[str, Any]] = {}
+    results: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for n in args.sizes:
         for name, build in (("ObservedService", build_ours), ("peer", build_peer)):
             runs = []
             for _ in range(args.repeat):
-                seconds, template = timed(build, n)
+                seconds, templates = timed(build, n)
                 runs.append(seconds)
-            templates[name, n] = template
-            rows.append((name, n, min(runs), statistics.median(runs), len(template["Resources"])))
+            results[name, n] = templates
+            rows.append((name, n, min(runs), statistics.median(runs), resources(templates)))
 
-    print(f"Synthesis, best of {args.repeat} (median in brackets), one stack of N services")
+    print(f"Synthesis of one app, N services (stacks of {SERVICES_PER_STACK} services sharing a")
+    print(f"network stack); best of {args.repeat}, median in brackets")
     print(f"{'':16}{'N':>4}{'seconds':>16}{'s/service':>11}{'resources':>11}")
     per_service = {}
-    for name, n, best, median, resources in rows:
+    for name, n, best, median, count in rows:
         per_service[name, n] = best / n
-        print(f"{name:16}{n:>4}{best:>8.2f} ({median:5.2f}){best / n:>11.3f}{resources:>11}")
+        print(f"{name:16}{n:>4}{best:>8.2f} ({median:5.2f}){best / n:>11.3f}{count:>11}")
     print()
     print("ObservedService / peer, seconds per service:")
     for n in args.sizes:
@@ -212,24 +233,19 @@ def main() -> None:
         print(f"  N={n:<3} {ratio:.2f}")
     print()
     low, high = min(args.sizes), max(args.sizes)
-    print(
-        f"Resources and idle monthly cost (USD, us-east-1 list prices), from N={low} and N={high}:"
-    )
+    print(f"Per service, from N={low} and N={high} (USD per month, us-east-1 list prices, idle):")
     for name in ("ObservedService", "peer"):
-        first = len(templates[name, low]["Resources"])
-        marginal = (len(templates[name, high]["Resources"]) - first) / max(1, high - low)
-        shared = first - marginal * low
-        fits = int((500 - shared) // marginal) if marginal else 0
-        cost_low, cost_high = (
-            monthly_cost(templates[name, low]),
-            monthly_cost(templates[name, high]),
-        )
-        cost_next = (cost_high - cost_low) / max(1, high - low)
+        marginal = (resources(results[name, high]) - resources(results[name, low])) / (high - low)
+        service_stack = results[name, low][-1]  # N=low services in one service stack
+        per_stack = len(service_stack["Resources"]) - marginal * low
+        fits = int((500 - per_stack) // marginal)
+        cost_low, cost_high = monthly_cost(results[name, low]), monthly_cost(results[name, high])
+        cost_next = (cost_high - cost_low) / (high - low)
         cost_first = cost_low - cost_next * (low - 1)
         print(
-            f"  {name:16} {marginal:5.1f} resources/service (+{shared:.0f} shared); "
-            f"{fits} services fit under 500; first service ${cost_first:,.2f}/month, "
-            f"each additional ${cost_next:,.2f}/month"
+            f"  {name:16} {marginal:5.1f} resources/service; {fits} services fit in a "
+            f"stack under 500 resources; first service ${cost_first:,.2f}, "
+            f"each additional ${cost_next:,.2f}"
         )
 
 

@@ -20,6 +20,11 @@ WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 BIN = Path(sys.executable).parent
 
 
+def tool(name: str) -> str:
+    """A command-line tool of the test environment (uv's layered environments split bin/)."""
+    return shutil.which(name) or str(BIN / name)
+
+
 def run(*args: str | Path, cwd: Path = ROOT, env: dict[str, str] | None = None) -> str:
     result = subprocess.run(
         [str(a) for a in args],
@@ -61,11 +66,11 @@ def test_projen_regenerates_exactly_the_committed_files(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
 def test_workflows_are_valid_github_actions(workflow: Path) -> None:
-    run(BIN / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", workflow)
+    run(tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", workflow)
 
 
 def test_workflows_pass_zizmor_security_audit() -> None:
-    run(BIN / "zizmor", "--offline", "--no-progress", ROOT / ".github" / "workflows")
+    run(tool("zizmor"), "--offline", "--no-progress", ROOT / ".github" / "workflows")
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)

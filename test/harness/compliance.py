@@ -110,22 +110,30 @@ def synthesize(stack: cdk.Stack) -> Synthesized:
 
 
 def _synth_with_nag(app: App) -> list[Finding]:
+    failed = False
     try:
         app.synth()
     except RuntimeError as error:  # the validation plugins fail synthesis on findings
         if "ValidationFailed" not in str(error) and "Validation failed" not in str(error):
             raise
-    report_file = Path(app.outdir) / "validation-report.json"
-    if not report_file.exists():
+        failed = True
+    # aws-cdk-lib writes validation-report.json since 2.25x; older releases (down to the
+    # supported minimum) write policy-validation-report.json with the plugin name in a summary.
+    outdir = Path(app.outdir)
+    reports = [outdir / "validation-report.json", outdir / "policy-validation-report.json"]
+    report_file = next((r for r in reports if r.exists()), None)
+    if report_file is None:
+        assert not failed, f"validation failed but wrote no report in {outdir}"
         return []
     report = json.loads(report_file.read_text(encoding="utf-8"))
     findings = []
     for plugin in report.get("pluginReports", []):
+        name = plugin.get("pluginName") or plugin.get("summary", {}).get("pluginName", "?")
         for violation in plugin.get("violations", []):
             for construct in violation.get("violatingConstructs", []):
                 findings.append(
                     Finding(
-                        tool=f"cdk-nag {plugin['pluginName']}",
+                        tool=f"cdk-nag {name}",
                         rule=violation["ruleName"],
                         path=construct["constructPath"],
                         message=violation.get("description", "").split(" - (Control IDs")[0],
