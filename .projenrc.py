@@ -254,7 +254,6 @@ cd "$(dirname "$0")"
 UV_VERSION="{UV_VERSION}"
 export UV_PYTHON_DOWNLOADS=never   # use the machine's Python; never download one
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
-export PYTHONDONTWRITEBYTECODE=1
 export PYTHONUTF8=1                # templates and docs are UTF-8 whatever the locale
 
 python=""

@@ -4,14 +4,16 @@
     python scripts/api_compat.py --against REF   # against any git reference
 
 Teams pin this library across many repositories, so a breaking change (a removed class or
-parameter, a parameter that became required, a changed default kind...) must be deliberate:
-released as a new major version, or, while the version is 0.x, as a new minor with a "BREAKING
-CHANGE" footer in its commit. griffe compares the two versions from source.
+parameter, a parameter that became required, a changed default kind...) must be deliberate: a
+commit since the release says so, with a "BREAKING CHANGE:" footer or a "!" after its type
+("feat!: ..."), which also makes the release workflow bump the major version (the minor while
+the version is 0.x). griffe compares the two versions from source.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +32,21 @@ def last_release(repo: Path) -> str | None:
         check=False,
     )
     return result.stdout.strip() or None
+
+
+DELIBERATE = re.compile(r"^(BREAKING[ -]CHANGE: |[a-z]+(\([^)]*\))?!: )", re.MULTILINE)
+
+
+def declared_breaking(repo: Path, against: str) -> bool:
+    """True when a commit since ``against`` declares a breaking change."""
+    log = subprocess.run(
+        ["git", "log", f"{against}..HEAD", "--format=%B"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return DELIBERATE.search(log) is not None
 
 
 def breakages(repo: Path, against: str) -> list[str]:
@@ -51,10 +68,14 @@ def main() -> int:
     if not found:
         print(f"api:compat: the public API is compatible with {against}")
         return 0
-    print(f"api:compat: {len(found)} breaking change(s) since {against}:", file=sys.stderr)
+    deliberate = declared_breaking(args.repo, against)
+    verdict = "declared by a commit, allowed" if deliberate else "not declared by any commit"
+    print(
+        f"api:compat: {len(found)} breaking change(s) since {against}, {verdict}:", file=sys.stderr
+    )
     for explanation in found:
         print(f"  - {explanation}", file=sys.stderr)
-    return 1
+    return 0 if deliberate else 1
 
 
 if __name__ == "__main__":
