@@ -154,9 +154,18 @@ def duration_in(
         )
 
 
+UNITS_MS = {"second": 1000, "minute": 60_000, "day": 86_400_000}
+
+
+def whole(scope: IConstruct, prop: str, value: Duration, unit: str, *, why: str = "") -> None:
+    """``value`` is a whole number of ``unit`` (``"second"``, ``"minute"`` or ``"day"``)."""
+    if not is_token(value) and value.to_milliseconds() % UNITS_MS[unit]:
+        reason = f" ({why})" if why else ""
+        fail(scope, f"{prop} must be a whole number of {unit}s{reason}, got {human(value)}")
+
+
 def whole_minutes(scope: IConstruct, prop: str, value: Duration) -> None:
-    if not is_token(value) and value.to_milliseconds() % 60_000:
-        fail(scope, f"{prop} must be a whole number of minutes, got {human(value)}")
+    whole(scope, prop, value, "minute")
 
 
 def fargate_size(scope: IConstruct, cpu: int, memory_limit_mib: int) -> None:

@@ -518,12 +518,7 @@ class FeatureFlaggedDeploy(Construct):
         check.duration_in(
             self, "agent_poll_interval", poll_interval, Duration.seconds(1), Duration.days(1)
         )
-        if not check.is_token(poll_interval) and poll_interval.to_milliseconds() % 1000:
-            check.fail(
-                self,
-                "agent_poll_interval must be a whole number of seconds, "
-                f"got {int(poll_interval.to_milliseconds())} milliseconds",
-            )
+        check.whole(self, "agent_poll_interval", poll_interval, "second")
         if (
             isinstance(health_check, str)
             or not isinstance(health_check, Sequence)

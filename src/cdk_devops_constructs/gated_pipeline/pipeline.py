@@ -33,6 +33,7 @@ from .. import _validation as check
 from .._buckets import secure_bucket
 from .._compliance import acknowledge
 from .._encryption import allow_log_groups, allow_services_to_publish, customer_managed_key
+from .._logs import encrypted_log_group
 from .._notifications import encrypted_topic, subscribe_emails
 from .._shared import SharedInfrastructure
 from . import dora
@@ -234,19 +235,11 @@ class GatedPipeline(Construct):
         self.repository: ecr.IRepository = repository or self._repository(
             max_image_count or DEFAULT_MAX_IMAGE_COUNT, kms_encrypt_images is not False
         )
-        self.build_log_group = logs.LogGroup(
-            self,
-            "BuildLogs",
-            retention=log_retention,
-            encryption_key=self.encryption_key,
-            removal_policy=RemovalPolicy.RETAIN,
+        self.build_log_group = encrypted_log_group(
+            self, "BuildLogs", retention=log_retention, key=self.encryption_key
         )
-        self.delivery_log_group = logs.LogGroup(
-            self,
-            "DeliveryEvents",
-            retention=log_retention,
-            encryption_key=self.encryption_key,
-            removal_policy=RemovalPolicy.RETAIN,
+        self.delivery_log_group = encrypted_log_group(
+            self, "DeliveryEvents", retention=log_retention, key=self.encryption_key
         )
         if notification_topic is None:
             notification_topic = encrypted_topic(
@@ -522,12 +515,7 @@ class GatedPipeline(Construct):
         check.duration_in(
             self, "artifact_retention", artifact_retention, Duration.days(1), Duration.days(3650)
         )
-        if not check.is_token(artifact_retention) and artifact_retention.to_seconds() % 86400:
-            check.fail(
-                self,
-                "artifact_retention must be a whole number of days (S3 lifecycle), "
-                f"got {check.human(artifact_retention)}",
-            )
+        check.whole(self, "artifact_retention", artifact_retention, "day", why="S3 lifecycle")
         for index, stage in enumerate(stages):
             previous = stages[index - 1].services if index else ()
             self._rules_of(stage, index, previous, validate_only=True)

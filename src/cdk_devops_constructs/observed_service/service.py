@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Annotations, CfnOutput, Duration, Fn, Names, RemovalPolicy, Stack, Token
+from aws_cdk import Annotations, CfnOutput, Duration, Fn, Names, Stack, Token
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -21,6 +21,7 @@ from .. import _validation as check
 from .._alarms import AlarmFactory, AlarmSpec
 from .._compliance import acknowledge
 from .._encryption import allow_log_groups, customer_managed_key
+from .._logs import encrypted_log_group
 from .._notifications import encrypted_topic, subscribe_emails
 from .._shared import SharedInfrastructure
 from .dashboard import build_dashboard, dashboard_url
@@ -236,12 +237,8 @@ class ObservedService(Construct):
             self, "Key", description=f"Logs and alarm notifications of {self.node.path}"
         )
         allow_log_groups(self.encryption_key)
-        self.log_group: logs.LogGroup = logs.LogGroup(
-            self,
-            "Logs",
-            retention=log_retention,
-            encryption_key=self.encryption_key,
-            removal_policy=RemovalPolicy.RETAIN,
+        self.log_group: logs.LogGroup = encrypted_log_group(
+            self, "Logs", retention=log_retention, key=self.encryption_key
         )
         if alarm_topic is None:
             alarm_topic = encrypted_topic(
