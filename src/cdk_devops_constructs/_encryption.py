@@ -9,6 +9,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from ._policies import add_statement
+
 # What a service needs to send messages to an SNS topic encrypted with the key.
 # https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
 PUBLISH_TO_ENCRYPTED_TOPIC = ("kms:Decrypt", "kms:GenerateDataKey")
@@ -55,7 +57,8 @@ def allow_services_to_publish(
     principals = sorted(set(service_principals))
     if not principals:
         return
-    key.add_to_resource_policy(
+    add_statement(
+        key,
         iam.PolicyStatement(
             sid=sid,
             principals=[iam.ServicePrincipal(p) for p in principals],
@@ -63,14 +66,16 @@ def allow_services_to_publish(
             # In a key policy, "*" means "this key".
             resources=["*"],
             conditions={"StringEquals": {"aws:SourceAccount": Stack.of(key).account}},
-        )
+        ),
+        why=f"publishing to topics encrypted with this key ({', '.join(principals)})",
     )
 
 
 def allow_log_groups(key: kms.IKey) -> None:
     """Let CloudWatch Logs use ``key`` for the log groups of this account and region."""
     stack = Stack.of(key)
-    key.add_to_resource_policy(
+    add_statement(
+        key,
         iam.PolicyStatement(
             sid="AllowCloudWatchLogsInThisAccountAndRegion",
             principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
@@ -87,5 +92,6 @@ def allow_log_groups(key: kms.IKey) -> None:
                     )
                 }
             },
-        )
+        ),
+        why="encrypting log groups with this key",
     )

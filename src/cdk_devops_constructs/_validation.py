@@ -184,18 +184,6 @@ def fargate_size(scope: IConstruct, cpu: int, memory_limit_mib: int) -> None:
         )
 
 
-def not_both(
-    scope: IConstruct, first: str, first_value: Any, second: str, second_value: Any
-) -> None:
-    if first_value is not None and second_value is not None:
-        fail(scope, f"{first} and {second} cannot both be set; pass one of them")
-
-
-def requires(scope: IConstruct, prop: str, value: Any, needed: str, needed_value: Any) -> None:
-    if value is not None and needed_value is None:
-        fail(scope, f"{prop} requires {needed} to be set as well")
-
-
 def unique(scope: IConstruct, prop: str, values: Iterable[str]) -> None:
     seen: set[str] = set()
     for value in values:

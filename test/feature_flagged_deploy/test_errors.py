@@ -430,3 +430,28 @@ def test_a_deprecation_date_may_be_a_datetime(stack: cdk.Stack) -> None:
     """A datetime is a date; only the day is kept."""
     flags = build(stack, flags=[Flag("a", deprecation_date=datetime.datetime(2026, 1, 2, 3, 4))])
     assert '"date":"2026-01-02"' in flags.flags_document
+
+
+def test_a_service_reads_the_flags_of_one_construct(stack: cdk.Stack) -> None:
+    api = service(stack, "Api")
+    FeatureFlaggedDeploy(
+        stack,
+        "FirstFlags",
+        flags=[Flag("a")],
+        environments=["staging"],
+        services={"staging": [api]},
+    )
+    message = (
+        "services['staging']: TestStack/Api already runs an AppConfig agent (another "
+        "FeatureFlaggedDeploy attached it)"
+    )
+    with pytest.raises(ValueError, match=re.escape(PATH + message)):
+        build(stack, environments=["staging"], services={"staging": [api]})
+
+
+def test_the_application_cannot_listen_on_the_agents_port(stack: cdk.Stack) -> None:
+    image = ecs.ContainerImage.from_registry("public.ecr.aws/nginx/nginx:1.27")
+    api = ObservedService(stack, "Api", image=image, container_port=2772, tracing=False)
+    message = "services['staging']: TestStack/Api listens on 2772, the AppConfig agent's port"
+    with pytest.raises(ValueError, match=re.escape(PATH + message)):
+        build(stack, environments=["staging"], services={"staging": [api]})

@@ -353,7 +353,10 @@ def test_an_imported_topic_cannot_be_opened_to_appconfig_and_says_so(
 ) -> None:
     stack = scenario_results[BRING_YOUR_OWN].normal.stack
     Annotations.from_stack(stack).has_warning(
-        "/TestStack/Flags", Match.string_like_regexp("PlatformAlarms is imported")
+        "/TestStack/PlatformAlarms",
+        Match.string_like_regexp(
+            "PlatformAlarms is imported.*appconfig.amazonaws.com.*sns:Publish"
+        ),
     )
 
 

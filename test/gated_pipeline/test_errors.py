@@ -17,6 +17,7 @@ from aws_cdk import aws_s3 as s3
 
 from cdk_devops_constructs import (
     CloudFormationTarget,
+    Deployment,
     DeployStage,
     Gate,
     GatedPipeline,
@@ -506,3 +507,34 @@ def test_invalid_cloudformation_target(
             DeployStage(name="Prod", cloudformation=CloudFormationTarget(**{**props, **target}))
         ],
     )
+
+
+# --- Types and deployment time ------------------------------------------------------------------
+
+
+def test_gates_and_services_must_be_lists_of_the_right_things(
+    stack: cdk.Stack, services: list[ObservedService]
+) -> None:
+    bake = Gate.bake(cdk.Duration.minutes(5))
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"services": [services[0]], "gates": bake}, "stages[0].gates must be a list, got "),
+        ({"services": ["Svc0"]}, "stages[0].services[0] must be an ObservedService, got 'Svc0'"),
+    ]
+    for stage, message in cases:
+        raises(stack, services, message, stages=[DeployStage(name="Staging", **stage)])
+
+
+def test_a_deployment_that_bakes_longer_than_the_deploy_action_waits(
+    stack: cdk.Stack,
+) -> None:
+    slow = ObservedService(
+        stack,
+        "Slow",
+        image=cdk.aws_ecs.ContainerImage.from_registry("public.ecr.aws/nginx/nginx:1.27"),
+        deployment=Deployment.linear(step_percent=10, step_bake_time=cdk.Duration.minutes(10)),
+    )
+    message = (
+        "stages[0] (Staging): TestStack/Slow bakes 100 minutes per deployment; CodePipeline's "
+        "ECS deploy action waits at most 60, so at most 45 minutes of bake time leave room"
+    )
+    raises(stack, [slow], message, stages=[DeployStage(name="Staging", services=[slow])])

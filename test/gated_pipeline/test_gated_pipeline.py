@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Annotations, Match, Template
 
 from cdk_devops_constructs import GatedPipeline
 from cdk_devops_constructs.gated_pipeline import dora
@@ -630,7 +630,7 @@ def test_eventbridge_may_publish_to_the_encrypted_topic(built: Built) -> None:
                     [
                         Match.object_like(
                             {
-                                "Sid": "EventBridgePublishesPipelineEvents",
+                                "Sid": Match.string_like_regexp("^EventBridgePublishesEventsOf"),
                                 "Action": "sns:Publish",
                                 "Principal": {"Service": "events.amazonaws.com"},
                             }
@@ -697,3 +697,14 @@ def test_dora_queries_use_at_most_two_stats_commands_and_sort_last() -> None:
         assert commands.count("stats") <= 2
         last_stats = max(i for i, c in enumerate(commands) if c == "stats")
         assert all(i > last_stats for i, c in enumerate(commands) if c in ("sort", "limit"))
+
+
+@pytest.mark.parametrize("built", ["gated_pipeline/all_options"], indirect=True)
+def test_a_window_and_a_health_check_on_one_stage_warn_about_when_health_is_read(
+    built: Built,
+) -> None:
+    """CodePipeline reads the alarms of an entry condition once, when the change arrives."""
+    warnings = Annotations.from_stack(built.stack).find_warning(
+        "*", Match.string_like_regexp("evaluated when the change reaches the stage")
+    )
+    assert warnings

@@ -182,6 +182,10 @@ def test_a_region_agnostic_stack_is_refused_with_the_fix() -> None:
         build(stack)
 
 
+def test_the_collectors_ports_are_free_without_tracing(stack: cdk.Stack) -> None:
+    assert build(stack, container_port=4317, tracing=False).container.container_port == 4317
+
+
 def test_tokens_are_not_validated(stack: cdk.Stack) -> None:
     port = cdk.Token.as_number(cdk.CfnParameter(stack, "Port", type="Number"))
     service = build(stack, container_port=port, min_capacity=1, max_capacity=1)

@@ -521,3 +521,22 @@ def test_public_attributes_are_typed_children(stack: cdk.Stack) -> None:
         assert getattr(service, attribute) is not None, attribute
     assert service.url.startswith("http://")
     assert isinstance(template_of(stack), Template)
+
+
+def test_an_imported_key_says_which_statements_it_needs() -> None:
+    """CDK cannot add to an imported key's policy; the warning says what to add where."""
+    stack = cdk.Stack(cdk.App(), "TestStack", env=compliance.ENV)
+    key = cdk.aws_kms.Key.from_key_arn(
+        stack,
+        "TeamKey",
+        f"arn:aws:kms:us-east-1:{compliance.ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    )
+    ObservedService(stack, "Api", image=image(), encryption_key=key)
+    messages = [
+        str(w.entry.data)
+        for w in cdk.assertions.Annotations.from_stack(stack).find_warning(
+            "/TestStack/TeamKey", Match.string_like_regexp(".*")
+        )
+    ]
+    assert any("logs.us-east-1.amazonaws.com to kms:Encrypt" in m for m in messages), messages
+    assert any("cloudwatch.amazonaws.com to kms:Decrypt" in m for m in messages), messages

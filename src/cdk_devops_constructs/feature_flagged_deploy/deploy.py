@@ -19,9 +19,12 @@ from constructs import Construct
 from .. import _validation as check
 from .._compliance import acknowledge
 from .._encryption import allow_services_to_publish
+from .._policies import add_statement
 from ..observed_service import ObservedService
 from .agent import (
+    AGENT_CONTAINER_NAME,
     AGENT_IMAGE,
+    AGENT_PORT,
     DEFAULT_POLL_INTERVAL,
     FlagsLocation,
     add_agent,
@@ -401,24 +404,21 @@ class FeatureFlaggedDeploy(Construct):
     def _allow_appconfig_to_publish(self, topic: sns.ITopic) -> None:
         """The SNS extension publishes as the AppConfig service: the topic policy, and the key
         policy of an encrypted topic, must let it."""
-        result = topic.add_to_resource_policy(
+        add_statement(
+            topic,
             iam.PolicyStatement(
                 sid="AllowAppConfigDeploymentEvents",
                 principals=[iam.ServicePrincipal(APPCONFIG)],
                 actions=["sns:Publish"],
                 resources=[topic.topic_arn],
-            )
+                # AppConfig publishes on behalf of this account only.
+                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+            ),
+            why="feature-flag deployment notices",
         )
         key = topic.master_key
         if key is not None:
             allow_services_to_publish(key, [APPCONFIG], sid="AllowAppConfigToPublishToTopics")
-        if not result.statement_added:
-            Annotations.of(self).add_warning_v2(
-                "cdk-devops-constructs:notification-permissions",
-                f"{topic.node.path} is imported, so its policy cannot be changed here: allow "
-                f"{APPCONFIG} to sns:Publish to it (and to use its KMS key, if encrypted) where "
-                "it is defined, or deployment notices will not arrive",
-            )
 
     # --- Validation -------------------------------------------------------------------------
 
@@ -462,6 +462,19 @@ class FeatureFlaggedDeploy(Construct):
                         f"services[{name!r}]: {service.node.path} must be in this construct's "
                         f"stack ({Stack.of(self).node.path}): its task definition gains a "
                         "sidecar here and its alarms roll back this environment",
+                    )
+                if service.task_definition.find_container(AGENT_CONTAINER_NAME) is not None:
+                    check.fail(
+                        self,
+                        f"services[{name!r}]: {service.node.path} already runs an AppConfig "
+                        "agent (another FeatureFlaggedDeploy attached it); a service reads the "
+                        "flags of one FeatureFlaggedDeploy",
+                    )
+                if service.container.container_port == AGENT_PORT:
+                    check.fail(
+                        self,
+                        f"services[{name!r}]: {service.node.path} listens on {AGENT_PORT}, the "
+                        "AppConfig agent's port in the same task; pick another container_port",
                     )
                 seen[id(service)] = name
                 attached[name].append(service)

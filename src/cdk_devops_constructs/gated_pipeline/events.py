@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import jsii
-from aws_cdk import ArnFormat, Stack
+from aws_cdk import ArnFormat, Names, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -21,6 +21,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.interfaces import aws_events as events_refs
 from constructs import Construct
 
+from .._policies import add_statement
 from .dora import PIPELINE_EVENT, STAGE_EVENT
 
 ACTION_EVENT = "CodePipeline Action Execution State Change"
@@ -91,14 +92,18 @@ def notify(
         created.append(rule)
     # What targets.SnsTopic would grant, without its "kms:GenerateDataKey*" key-policy grant:
     # the key policy already lets EventBridge use the key (explicit actions, this account).
-    topic.add_to_resource_policy(
+    add_statement(
+        topic,
         iam.PolicyStatement(
-            sid="EventBridgePublishesPipelineEvents",
+            # Unique per pipeline: two pipelines may share one topic, and statement IDs are
+            # unique within a policy.
+            sid=f"EventBridgePublishesEventsOf{Names.unique_id(scope)}"[:100],
             principals=[iam.ServicePrincipal("events.amazonaws.com")],
             actions=["sns:Publish"],
             resources=[topic.topic_arn],
             conditions={"ArnEquals": {"aws:SourceArn": [r.rule_arn for r in created]}},
-        )
+        ),
+        why="pipeline notifications",
     )
     return created
 

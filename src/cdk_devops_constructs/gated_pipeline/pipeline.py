@@ -35,7 +35,9 @@ from .._compliance import acknowledge
 from .._encryption import allow_log_groups, allow_services_to_publish, customer_managed_key
 from .._logs import encrypted_log_group
 from .._notifications import encrypted_topic, subscribe_emails
+from .._policies import add_statement
 from .._shared import SharedInfrastructure
+from ..observed_service.dashboard import dashboard_url
 from . import dora
 from . import events as pipeline_events
 from .build import (
@@ -95,6 +97,10 @@ CODECOMMIT_SOURCE = (
 ECR_PULL = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
 CODEBUILD_START = ("codebuild:BatchGetBuilds", "codebuild:StartBuild", "codebuild:StopBuild")
 ALARM_READ = ("cloudwatch:DescribeAlarmHistory", "cloudwatch:DescribeAlarms")
+
+# CodePipeline's ECS deploy action waits at most 60 minutes for the service to be deployed;
+# the deployment's bake times must leave time to start and register the new tasks.
+MAX_DEPLOYMENT_BAKE_MINUTES = 45
 
 
 class GatedPipeline(Construct):
@@ -432,10 +438,7 @@ class GatedPipeline(Construct):
         CfnOutput(
             self,
             "DashboardUrl",
-            value=(
-                f"https://console.aws.amazon.com/cloudwatch/home?region={Stack.of(self).region}"
-                f"#dashboards:name={self.dashboard.dashboard_name}"
-            ),
+            value=dashboard_url(self.dashboard),
             description=f"Delivery metrics (DORA) of {self.node.path}",
         )
 
@@ -519,6 +522,17 @@ class GatedPipeline(Construct):
         for index, stage in enumerate(stages):
             previous = stages[index - 1].services if index else ()
             self._rules_of(stage, index, previous, validate_only=True)
+            for service in stage.services:
+                baking = service.deployment.bake_minutes()
+                if baking is not None and baking > MAX_DEPLOYMENT_BAKE_MINUTES:
+                    check.fail(
+                        self,
+                        f"stages[{index}] ({stage.name}): {service.node.path} bakes "
+                        f"{baking} minutes per deployment; CodePipeline's ECS deploy action "
+                        f"waits at most 60, so at most {MAX_DEPLOYMENT_BAKE_MINUTES} minutes of "
+                        "bake time leave room to start the new tasks (shorten the deployment's "
+                        "bake times or use larger linear steps)",
+                    )
 
     def _warn_on_weakened_defaults(
         self, *, stages: Sequence[DeployStage], kms_encrypt_images: bool | None
@@ -812,6 +826,8 @@ class GatedPipeline(Construct):
                     image_file=self._build_output.at_path(IMAGE_DEFINITIONS),
                     role=role.immutable,
                     run_order=run_order,
+                    # The action's maximum; validation keeps bake times within it.
+                    deployment_timeout=Duration.minutes(60),
                 )
             )
         return deploy_actions
@@ -846,14 +862,16 @@ class GatedPipeline(Construct):
         )
         # CloudFormation reads the template artifact with the deployment role.
         self._artifacts.grant_external(target.deployment_role)
-        self.encryption_key.add_to_resource_policy(
+        add_statement(
+            self.encryption_key,
             iam.PolicyStatement(
                 sid=f"DeploymentRoleReadsArtifacts{spec.name.replace('-', '')}"[:100],
                 principals=[iam.ArnPrincipal(target.deployment_role.role_arn)],
                 actions=list(KMS_DECRYPT),
                 # In a key policy, "*" means "this key".
                 resources=["*"],
-            )
+            ),
+            why=f"the CloudFormation deployment role of stage {spec.name} reading artifacts",
         )
         stack = Stack.of(self)
         role.acknowledge(
@@ -908,6 +926,16 @@ class GatedPipeline(Construct):
                 )
             )
         healthy = spec.gate(AlarmGate)
+        both = isinstance(window, DeploymentWindowGate) and isinstance(healthy, AlarmGate)
+        if both and not validate_only:
+            # CodePipeline checks the alarms of an entry condition once: a change that waits
+            # for the window to open enters on the health it had when it arrived.
+            Annotations.of(self).add_warning_v2(
+                "cdk-devops-constructs:window-and-health-gate",
+                f"stage {spec.name}: Gate.healthy_before_entry is evaluated when the change "
+                "reaches the stage, not again when the deployment window opens; keep the "
+                "window's stage behind a manual approval or a bake, which watch later",
+            )
         if isinstance(healthy, AlarmGate):
             alarms = self._watched(
                 f"{prop}.gates (Gate.healthy_before_entry of {spec.name})",

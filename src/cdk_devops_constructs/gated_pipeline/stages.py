@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from aws_cdk import CfnCapabilities, Duration
 from aws_cdk import aws_codebuild as codebuild
@@ -15,10 +14,8 @@ from aws_cdk import aws_sns as sns
 from constructs import IConstruct
 
 from .. import _validation as check
+from ..observed_service import ObservedService
 from .gates import AlarmGate, BakeGate, DeploymentWindowGate, Gate, ManualApprovalGate
-
-if TYPE_CHECKING:
-    from ..observed_service import ObservedService
 
 # CodePipeline stage and action names: [A-Za-z0-9.@_-], at most 100 characters. Rule names are
 # derived from stage names ("<stage>-Bake-1") and must fit in 100 characters too.
@@ -161,8 +158,9 @@ class DeployStage:
                 f"{prop}.name must not be one of {', '.join(RESERVED_STAGE_NAMES)} (stages of "
                 f"the pipeline itself), got {self.name!r}",
             )
-        if isinstance(self.services, str) or isinstance(self.gates, str):
-            check.fail(scope, f"{prop}.services and {prop}.gates must be lists")
+        for key, value in (("services", self.services), ("gates", self.gates)):
+            if isinstance(value, str) or not isinstance(value, Sequence):
+                check.fail(scope, f"{prop}.{key} must be a list, got {value!r}")
         if not self.services and self.cloudformation is None:
             check.fail(
                 scope,
@@ -170,7 +168,11 @@ class DeployStage:
             )
         seen: set[str] = set()
         for index, service in enumerate(self.services):
-            path = getattr(getattr(service, "node", None), "path", repr(service))
+            if not isinstance(service, ObservedService):
+                check.fail(
+                    scope, f"{prop}.services[{index}] must be an ObservedService, got {service!r}"
+                )
+            path = service.node.path
             if path in seen:
                 check.fail(scope, f"{prop}.services[{index}] repeats {path}")
             seen.add(path)

@@ -86,6 +86,7 @@ def build_dashboard(
 
 
 def dashboard_url(dashboard: cloudwatch.Dashboard) -> str:
+    """The console link of ``dashboard``, for a stack output."""
     return (
         f"https://{Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region={Aws.REGION}"
         f"#dashboards:name={dashboard.dashboard_name}"

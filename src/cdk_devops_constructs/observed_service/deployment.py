@@ -110,6 +110,22 @@ class Deployment:
         else:
             _tenths(scope, f"{prop}.step_percent", self.percent, 3.0)
 
+    def bake_minutes(self) -> int | None:
+        """Minutes a deployment spends waiting in its bake times (canary or linear steps, then
+        the final bake), on top of starting the new tasks; ``None`` when a value is a token.
+        A deployment run by GatedPipeline must finish within its 60-minute action timeout."""
+        waits = [self.bake_time, self.step_bake_time]
+        if any(w is not None and check.is_token(w) for w in waits) or check.is_token(self.percent):
+            return None
+        bake = int(self.bake_time.to_minutes()) if self.bake_time else 0
+        step = int(self.step_bake_time.to_minutes()) if self.step_bake_time else 0
+        if self.strategy == ecs.DeploymentStrategy.CANARY:
+            return step + bake
+        if self.strategy == ecs.DeploymentStrategy.LINEAR and self.percent:
+            # No wait after the step that reaches 100%.
+            return (math.ceil(100 / self.percent) - 1) * step + bake
+        return bake
+
     def traffic_shift(self) -> ecs.TrafficShiftConfig | None:
         if self.percent is None:
             return None

@@ -27,7 +27,7 @@ from .._shared import SharedInfrastructure
 from .dashboard import build_dashboard, dashboard_url
 from .deployment import Deployment
 from .metrics import ServiceMetrics
-from .tracing import add_collector, otel_environment
+from .tracing import COLLECTOR_PORTS, add_collector, otel_environment
 
 APP_CONTAINER_NAME = "app"
 CRITICAL_ALARMS = ("errors", "latency", "unhealthy_hosts", "running_tasks")
@@ -119,8 +119,10 @@ class ObservedService(Construct):
         :param image: the application's container image.
         :param vpc: the VPC to run in. Default: the VPC of ``cluster``, else a VPC shared by
             every construct of this stack (2 AZs, 1 NAT gateway, flow logs to S3).
-        :param cluster: the ECS cluster. Default: a cluster shared by this stack (Container
-            Insights on) when ``vpc`` is also omitted, else a new cluster in ``vpc``.
+        :param cluster: the ECS cluster. It must have Container Insights on: the running-tasks
+            alarm reads its RunningTaskCount, and stays silent without it. Default: a cluster
+            shared by this stack (Container Insights on) when ``vpc`` is also omitted, else a new
+            cluster in ``vpc`` (Container Insights on).
         :param task_subnets: where tasks run. Default: the private subnets with egress.
         :param container_port: the port the application listens on, 1-65535. Default: 8080.
         :param cpu: Fargate CPU units (256, 512, 1024, 2048, 4096, 8192, 16384). Default: 512.
@@ -176,8 +178,8 @@ class ObservedService(Construct):
             Default: 80.
         :param error_rate_alarm_percent: share of 5xx responses that raises an alarm, in
             (0, 100]. Default: 5.
-        :param error_rate_min_requests: minutes with fewer requests than this never breach the
-            error-rate alarm. Default: 10.
+        :param error_rate_min_requests: alarm periods with fewer requests than this never breach
+            the error-rate alarm. Default: 10.
         :param latency_alarm_threshold: p99 target response time that raises an alarm.
             Default: 2 seconds.
         :param alarm_period: period of every alarm, a whole number of minutes. Default: 1 minute.
@@ -195,6 +197,7 @@ class ObservedService(Construct):
         log_retention = log_retention or logs.RetentionDays.ONE_YEAR
         alarm_emails = check.emails(self, "alarm_emails", alarm_emails)
         self._validate(
+            tracing=tracing,
             container_port=container_port,
             cpu=cpu,
             memory_limit_mib=memory_limit_mib,
@@ -229,6 +232,7 @@ class ObservedService(Construct):
             shared=listener is not None,
         )
         self.service_name: str = service_name or id
+        self.deployment: Deployment = deployment
         cluster = cluster or self._default_cluster(vpc)
         vpc = cluster.vpc
 
@@ -460,6 +464,7 @@ class ObservedService(Construct):
     def _validate(
         self,
         *,
+        tracing: bool,
         container_port: int,
         cpu: int,
         memory_limit_mib: int,
@@ -494,6 +499,13 @@ class ObservedService(Construct):
                 " load balancer access logs are delivered by a region-specific principal",
             )
         check.port(self, "container_port", container_port)
+        if tracing and container_port in COLLECTOR_PORTS:
+            check.fail(
+                self,
+                f"container_port {container_port} is taken by the OpenTelemetry collector in the "
+                f"same task (ports {', '.join(map(str, sorted(COLLECTOR_PORTS)))}); pick another "
+                "port or pass tracing=False",
+            )
         check.fargate_size(self, cpu, memory_limit_mib)
         if not check.is_token(health_check_path) and (
             not isinstance(health_check_path, str)
@@ -545,6 +557,12 @@ class ObservedService(Construct):
                     "alarm_period x alarm_datapoints must be at most 1 day (CloudWatch's "
                     f"evaluation limit), got {window} seconds",
                 )
+        if not isinstance(deployment, Deployment):
+            check.fail(
+                self,
+                "deployment must be a Deployment (Deployment.rolling(), .blue_green(), "
+                f".canary() or .linear()), got {deployment!r}",
+            )
         deployment.validate(self)
 
         if vpc is not None and cluster is not None and not _same_vpc(vpc, cluster.vpc):

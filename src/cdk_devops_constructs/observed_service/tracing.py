@@ -14,6 +14,9 @@ ADOT_COLLECTOR_IMAGE = "public.ecr.aws/aws-observability/aws-otel-collector:v0.4
 # Shipped in the image: OTLP in on 4317 (gRPC) and 4318 (HTTP), traces out to X-Ray, no metrics.
 ADOT_CONFIG = "/etc/ecs/ecs-xray.yaml"
 OTLP_GRPC_PORT = 4317
+# Ports the collector listens on inside the task (OTLP gRPC and HTTP, its health check): the
+# task's containers share one network namespace, so the application cannot use them.
+COLLECTOR_PORTS = frozenset({4317, 4318, 13133})
 
 COLLECTOR_CONTAINER_NAME = "otel-collector"
 
@@ -33,9 +36,11 @@ def add_collector(
 ) -> ecs.ContainerDefinition:
     """Add the collector to ``task_definition`` and let its task role write to X-Ray.
 
-    The collector is not essential: if it dies the service keeps serving, only traces stop.
-    Its health check uses the ``/healthcheck`` binary shipped in the image (the image has no
-    shell, so ``CMD-SHELL`` probes cannot work).
+    The application starts only once the collector is healthy, so a collector that cannot
+    start (an image pull that fails, say) keeps new tasks from starting and the deployment
+    rolls back. Once running, the collector is not essential: if it dies the service keeps
+    serving and only traces stop. Its health check uses the ``/healthcheck`` binary shipped in
+    the image (the image has no shell, so ``CMD-SHELL`` probes cannot work).
     """
     collector = task_definition.add_container(
         "OtelCollector",
