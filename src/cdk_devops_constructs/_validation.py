@@ -12,7 +12,7 @@ import re
 from collections.abc import Collection, Iterable
 from typing import Any, NoReturn
 
-from aws_cdk import Duration, Token
+from aws_cdk import Annotations, Duration, Token
 from constructs import IConstruct
 
 EMAIL = re.compile(
@@ -182,6 +182,12 @@ def fargate_size(scope: IConstruct, cpu: int, memory_limit_mib: int) -> None:
             f"memory_limit_mib must be one of {_ranges(allowed)} MiB when cpu is {cpu}, "
             f"got {memory_limit_mib!r}",
         )
+
+
+def warn_weakened(scope: IConstruct, messages: Iterable[str]) -> None:
+    """One synth-time warning per security or safety default the user turned off."""
+    for message in messages:
+        Annotations.of(scope).add_warning_v2("cdk-devops-constructs:weakened-default", message)
 
 
 def unique(scope: IConstruct, prop: str, values: Iterable[str]) -> None:

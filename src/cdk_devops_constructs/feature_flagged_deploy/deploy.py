@@ -45,7 +45,6 @@ APPCONFIG = "appconfig.amazonaws.com"
 SNS_EXTENSION = "AWS.AppConfig.DeploymentNotificationsToSns/1"
 # The agent's two data-plane actions; both have the configuration as resource type.
 READ_ACTIONS = ("appconfig:StartConfigurationSession", "appconfig:GetLatestConfiguration")
-WEAKENED = "cdk-devops-constructs:weakened-default"
 
 
 class FeatureFlaggedDeploy(Construct):
@@ -547,18 +546,17 @@ class FeatureFlaggedDeploy(Construct):
 
     def _warn(self, rollout: Rollout, alarms: Mapping[str, Sequence[Any]]) -> None:
         unwatched = [name for name, watched in alarms.items() if not watched]
-        for name in unwatched:
-            Annotations.of(self).add_warning_v2(
-                WEAKENED,
-                f"environment {name!r} watches no alarm: a bad flag there is not rolled back "
-                "automatically (attach a service or pass rollback_alarms)",
-            )
+        weakened = [
+            f"environment {name!r} watches no alarm: a bad flag there is not rolled back "
+            "automatically (attach a service or pass rollback_alarms)"
+            for name in unwatched
+        ]
         if len(unwatched) < len(alarms) and rollout.bake_time.to_seconds() == 0:
-            Annotations.of(self).add_warning_v2(
-                WEAKENED,
+            weakened.append(
                 "rollout bake_time is 0: alarms that fire after the last step no longer roll "
-                "the change back",
+                "the change back"
             )
+        check.warn_weakened(self, weakened)
 
 
 def _name(scope: Construct, prop: str, value: Any, longest: int) -> None:

@@ -544,8 +544,7 @@ class GatedPipeline(Construct):
         ]
         if kms_encrypt_images is False:
             weakened.append("kms_encrypt_images=False encrypts images with ECR's AES-256 key")
-        for message in weakened:
-            Annotations.of(self).add_warning_v2("cdk-devops-constructs:weakened-default", message)
+        check.warn_weakened(self, weakened)
 
     # --- Building blocks ------------------------------------------------------------------------
 

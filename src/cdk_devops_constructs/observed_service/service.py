@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Annotations, CfnOutput, Duration, Fn, Names, Stack, Token
+from aws_cdk import CfnOutput, Duration, Fn, Names, Stack, Token
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -632,8 +632,7 @@ class ObservedService(Construct):
             weakened.append("deletion_protection=False lets the load balancer be deleted")
         if not rollback_on_alarm:
             weakened.append("rollback_on_alarm=False keeps deployments that break the service")
-        for message in weakened:
-            Annotations.of(self).add_warning_v2("cdk-devops-constructs:weakened-default", message)
+        check.warn_weakened(self, weakened)
 
     def _acknowledge_inherent_findings(self) -> None:
         """Findings that come with what the user asked for (see _compliance.ACKNOWLEDGMENTS)."""
