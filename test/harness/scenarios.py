@@ -13,6 +13,9 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_sns as sns
 from syrupy.assertion import SnapshotAssertion
 
 from . import compliance
@@ -52,6 +55,34 @@ class Built:
     @property
     def template(self) -> dict[str, Any]:
         return self.synthesized.template
+
+
+@dataclass
+class Platform:
+    """A platform team's shared network, cluster and alarm topic, imported by ID and ARN."""
+
+    vpc: ec2.IVpc
+    cluster: ecs.ICluster
+    alarm_topic: sns.ITopic
+
+
+def imported_platform(stack: cdk.Stack) -> Platform:
+    vpc = ec2.Vpc.from_vpc_attributes(
+        stack,
+        "PlatformVpc",
+        vpc_id="vpc-0a1b2c3d4e5f60718",
+        vpc_cidr_block="10.20.0.0/16",
+        availability_zones=["us-east-1a", "us-east-1b"],
+        public_subnet_ids=["subnet-0aaa0000000000001", "subnet-0aaa0000000000002"],
+        private_subnet_ids=["subnet-0bbb0000000000001", "subnet-0bbb0000000000002"],
+    )
+    cluster = ecs.Cluster.from_cluster_attributes(
+        stack, "PlatformCluster", cluster_name="platform", vpc=vpc
+    )
+    topic = sns.Topic.from_topic_arn(
+        stack, "PlatformAlarms", f"arn:aws:sns:us-east-1:{compliance.ACCOUNT}:platform-alarms"
+    )
+    return Platform(vpc, cluster, topic)
 
 
 def names(construct: str) -> list[str]:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_certificatemanager as acm
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
-from aws_cdk import aws_sns as sns
 
 from cdk_devops_constructs import Deployment, ObservedService
 
-from harness.scenarios import scenario
+from harness.scenarios import imported_platform, scenario
 
 IMAGE = "public.ecr.aws/nginx/nginx:1.27"
 CERTIFICATE_ARN = (
@@ -81,28 +79,14 @@ def all_options(stack: cdk.Stack) -> ObservedService:
 @scenario("observed_service/bring_your_own")
 def bring_your_own(stack: cdk.Stack) -> ObservedService:
     """A platform team's shared VPC, cluster and alarm topic, imported by ARN/ID."""
-    vpc = ec2.Vpc.from_vpc_attributes(
-        stack,
-        "PlatformVpc",
-        vpc_id="vpc-0a1b2c3d4e5f60718",
-        vpc_cidr_block="10.20.0.0/16",
-        availability_zones=["us-east-1a", "us-east-1b"],
-        public_subnet_ids=["subnet-0aaa0000000000001", "subnet-0aaa0000000000002"],
-        private_subnet_ids=["subnet-0bbb0000000000001", "subnet-0bbb0000000000002"],
-    )
-    cluster = ecs.Cluster.from_cluster_attributes(
-        stack, "PlatformCluster", cluster_name="platform", vpc=vpc
-    )
-    topic = sns.Topic.from_topic_arn(
-        stack, "PlatformAlarms", "arn:aws:sns:us-east-1:123456789012:platform-alarms"
-    )
+    platform = imported_platform(stack)
     return ObservedService(
         stack,
         "Inventory",
         image=image(),
-        vpc=vpc,
-        cluster=cluster,
-        alarm_topic=topic,
+        vpc=platform.vpc,
+        cluster=platform.cluster,
+        alarm_topic=platform.alarm_topic,
         alarm_emails=["inventory@example.com"],
         tracing=False,
     )
