@@ -164,7 +164,11 @@ def whole(scope: IConstruct, prop: str, value: Duration, unit: str, *, why: str 
         fail(scope, f"{prop} must be a whole number of {unit}s{reason}, got {human(value)}")
 
 
-def whole_minutes(scope: IConstruct, prop: str, value: Duration) -> None:
+def minutes_in(
+    scope: IConstruct, prop: str, value: Duration, low: Duration, high: Duration
+) -> None:
+    """A whole number of minutes, ``low <= value <= high`` (AWS counts these in minutes)."""
+    duration_in(scope, prop, value, low, high)
     whole(scope, prop, value, "minute")
 
 

@@ -146,10 +146,7 @@ class Rollout:
             ("rollout.duration", self.duration),
             ("rollout.bake_time", self.bake_time),
         ):
-            check.duration_in(
-                scope, prop, value, Duration.minutes(0), Duration.minutes(MAX_MINUTES)
-            )
-            check.whole_minutes(scope, prop, value)
+            check.minutes_in(scope, prop, value, Duration.minutes(0), Duration.minutes(MAX_MINUTES))
 
     def deployment_strategy(self, scope: Construct, id: str) -> appconfig.IDeploymentStrategy:
         """AWS's predefined strategy when one matches, else a new strategy in ``scope``."""

@@ -155,10 +155,9 @@ class ManualApprovalGate(Gate):
         ):
             check.fail(scope, f"{prop}.comment must be 1-500 characters, got {len(self.comment)}")
         if self.timeout is not None:
-            check.duration_in(
+            check.minutes_in(
                 scope, f"{prop}.timeout", self.timeout, MIN_APPROVAL_TIMEOUT, MAX_APPROVAL_TIMEOUT
             )
-            check.whole_minutes(scope, f"{prop}.timeout", self.timeout)
 
 
 @dataclass(frozen=True)
@@ -171,8 +170,7 @@ class AlarmGate(Gate):
 
     def validate(self, scope: IConstruct, prop: str) -> None:
         if self.wait is not None:
-            check.duration_in(scope, f"{prop}.wait", self.wait, MIN_BAKE, MAX_BAKE)
-            check.whole_minutes(scope, f"{prop}.wait", self.wait)
+            check.minutes_in(scope, f"{prop}.wait", self.wait, MIN_BAKE, MAX_BAKE)
 
 
 @dataclass(frozen=True)
@@ -184,8 +182,7 @@ class BakeGate(Gate):
     alarms: tuple[cloudwatch.IAlarm, ...]
 
     def validate(self, scope: IConstruct, prop: str) -> None:
-        check.duration_in(scope, f"{prop}.duration", self.duration, MIN_BAKE, MAX_BAKE)
-        check.whole_minutes(scope, f"{prop}.duration", self.duration)
+        check.minutes_in(scope, f"{prop}.duration", self.duration, MIN_BAKE, MAX_BAKE)
 
 
 @dataclass(frozen=True)

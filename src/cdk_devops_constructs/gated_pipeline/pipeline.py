@@ -497,10 +497,9 @@ class GatedPipeline(Construct):
                     f"{prop} must be a relative path in the source without spaces, got {path!r}",
                 )
         if build_timeout is not None:
-            check.duration_in(
+            check.minutes_in(
                 self, "build_timeout", build_timeout, Duration.minutes(5), Duration.hours(8)
             )
-            check.whole_minutes(self, "build_timeout", build_timeout)
         if repository is not None:
             for prop, value in (
                 ("max_image_count", max_image_count),

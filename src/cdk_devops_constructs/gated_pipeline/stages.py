@@ -72,10 +72,9 @@ class PipelineTest:
         if isinstance(self.reports, str):
             check.fail(scope, f"{prop}.reports must be a list of file patterns, got a string")
         if self.timeout is not None:
-            check.duration_in(
+            check.minutes_in(
                 scope, f"{prop}.timeout", self.timeout, MIN_TEST_TIMEOUT, MAX_TEST_TIMEOUT
             )
-            check.whole_minutes(scope, f"{prop}.timeout", self.timeout)
 
 
 @dataclass(frozen=True)

@@ -101,8 +101,7 @@ class Deployment:
         for name, value in (("bake_time", self.bake_time), ("step_bake_time", self.step_bake_time)):
             if value is not None:
                 label = _bake_label(self.strategy, name)
-                check.duration_in(scope, f"{prop}.{label}", value, Duration.minutes(0), MAX_BAKE)
-                check.whole_minutes(scope, f"{prop}.{label}", value)
+                check.minutes_in(scope, f"{prop}.{label}", value, Duration.minutes(0), MAX_BAKE)
         if self.percent is None or check.is_token(self.percent):
             return
         if self.strategy == ecs.DeploymentStrategy.CANARY:

@@ -545,8 +545,7 @@ class ObservedService(Construct):
             Duration.millis(1),
             Duration.seconds(60),
         )
-        check.duration_in(self, "alarm_period", alarm_period, Duration.minutes(1), Duration.days(1))
-        check.whole_minutes(self, "alarm_period", alarm_period)
+        check.minutes_in(self, "alarm_period", alarm_period, Duration.minutes(1), Duration.days(1))
         check.integer(self, "alarm_datapoints", alarm_datapoints)
         check.at_least(self, "alarm_datapoints", alarm_datapoints, 1)
         if not check.is_token(alarm_period) and not check.is_token(alarm_datapoints):
