@@ -39,7 +39,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from cdk_devops_constructs import ObservedService
 
 ENV = cdk.Environment(account="123456789012", region="us-east-1")
-IMAGE = "public.ecr.aws/nginx/nginx:1.27"
+IMAGE = "public.ecr.aws/nginx/nginx-unprivileged:1.28-alpine"  # listens on 8080
 EMAIL = "oncall@example.com"
 HOURS = 730
 SERVICES_PER_STACK = 12
@@ -87,7 +87,7 @@ def build_ours(n: int) -> cdk.App:
             stacks[index // SERVICES_PER_STACK],
             f"Service{index}",
             image=ecs.ContainerImage.from_registry(IMAGE),
-            container_port=80,
+            container_port=8080,
             alarm_emails=[EMAIL],
             cluster=network.cluster,
         )
@@ -123,7 +123,7 @@ def peer_service(
         f"Service{index}",
         cluster=cluster,
         task_image_options=patterns.ApplicationLoadBalancedTaskImageOptions(
-            image=ecs.ContainerImage.from_registry(IMAGE), container_port=80
+            image=ecs.ContainerImage.from_registry(IMAGE), container_port=8080
         ),
         min_healthy_percent=100,
     )

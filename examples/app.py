@@ -32,8 +32,9 @@ ACCOUNT = "111122223333"
 REGION = "eu-west-1"
 # Replace with your ACM certificate for the production domain.
 CERTIFICATE_ARN = f"arn:aws:acm:{REGION}:{ACCOUNT}:certificate/00000000-0000-0000-0000-000000000000"
-# The image the service starts with; the pipeline deploys the images it builds.
-IMAGE = "public.ecr.aws/nginx/nginx:1.27"
+# The image the service starts with; the pipeline deploys the images it builds. It writes only
+# to /tmp (the one writable path of the default read-only root filesystem) and listens on 8080.
+IMAGE = "public.ecr.aws/nginx/nginx-unprivileged:1.28-alpine"
 # Create the connection in the console (Developer Tools > Connections), complete the handshake.
 CONNECTION_ARN = (
     f"arn:aws:codeconnections:{REGION}:{ACCOUNT}:connection/00000000-0000-0000-0000-000000000000"
@@ -60,7 +61,6 @@ class CheckoutStack(cdk.Stack):
             self,
             "Checkout",
             image=ecs.ContainerImage.from_registry(IMAGE),
-            container_port=80,
             alarm_emails=["checkout-oncall@example.com"],
             min_capacity=3 if production else 1,
             max_capacity=12 if production else 2,
@@ -82,7 +82,11 @@ class CheckoutStack(cdk.Stack):
 app = cdk.App()
 env = cdk.Environment(account=ACCOUNT, region=REGION)
 staging = CheckoutStack(app, "CheckoutStaging", stage="staging", env=env)
-production = CheckoutStack(app, "CheckoutProduction", stage="production", env=env)
+# Termination protection: `cdk destroy` refuses the stack, and its load balancer has deletion
+# protection (ObservedService follows the stack).
+production = CheckoutStack(
+    app, "CheckoutProduction", stage="production", env=env, termination_protection=True
+)
 # Flag changes roll out (and bake) in staging before production's stack is deployed.
 production.node.add_dependency(staging)
 

@@ -37,7 +37,7 @@ for name in cdk_devops_constructs.__all__:
     getattr(cdk_devops_constructs, name)
 app = cdk.App()
 stack = cdk.Stack(app, "Smoke", env=cdk.Environment(account="123456789012", region="us-east-1"))
-image = ecs.ContainerImage.from_registry("public.ecr.aws/nginx/nginx:1.27")
+image = ecs.ContainerImage.from_registry("public.ecr.aws/nginx/nginx-unprivileged:1.28-alpine")
 ObservedService(stack, "Api", image=image)
 template = app.synth().get_stack_by_name("Smoke").template
 print(len(template["Resources"]))

@@ -53,6 +53,25 @@ _NO_CERTIFICATE = (
     "certificate= to get HTTPS with TLS 1.2+ and an HTTP-to-HTTPS redirect."
 )
 
+_NO_DELETION_PROTECTION = (
+    "The stack is not termination-protected, so it is treated as a test environment: a "
+    "protected load balancer would stop a failed first create or a cdk destroy halfway "
+    "(CloudFormation cannot delete it). Stacks created with termination_protection=True, as "
+    "production stacks are, get deletion protection; deletion_protection=True forces it."
+)
+_NOT_A_CREDENTIAL = (
+    "The secret holds the image URI the pipeline last deployed (public within the account "
+    "through the task definition), not a credential: there is nothing to rotate, and the AWS "
+    "managed key lets the pipeline in another stack write it without a cross-stack key grant."
+)
+
+_DEPLOYMENT_TIME_FUNCTION = (
+    "A custom-resource function that CloudFormation invokes only while it deploys the stack "
+    "(it waits for alarms to be evaluated): it needs no reserved concurrency or dead-letter "
+    "queue (CloudFormation retries and reports failures in the stack events), and it calls "
+    "public AWS endpoints only (CloudWatch, the CloudFormation response URL), so no VPC."
+)
+
 _CDK_INLINE_POLICY = (
     "The AWS::IAM::Policy CDK generates for grants to this one role: created, updated and "
     "deleted with the role, attached to nothing else, and scoped to the resources granted. A "
@@ -123,6 +142,9 @@ ACKNOWLEDGMENTS: dict[str, dict[str, str]] = {
             "associate one with this load balancer."
         ),
     },
+    "load-balancer-without-deletion-protection": {
+        "NIST.800.53.R5-ELBDeletionProtectionEnabled": _NO_DELETION_PROTECTION,
+    },
     "http-only-listener": {
         "NIST.800.53.R5-ALBHttpToHttpsRedirection": _NO_CERTIFICATE,
         "NIST.800.53.R5-ELBv2ACMCertificateRequired": _NO_CERTIFICATE,
@@ -163,6 +185,32 @@ ACKNOWLEDGMENTS: dict[str, dict[str, str]] = {
         "CKV_AWS_115": _CDK_PROVIDER,
         "CKV_AWS_116": _CDK_PROVIDER,
         "CKV_AWS_117": _CDK_PROVIDER,
+    },
+    "health-signal-alarm": {
+        "NIST.800.53.R5-CloudWatchAlarmAction": (
+            "The health signal is read by ECS deployments, pipeline gates and AppConfig "
+            "rollouts. It repeats the service's critical alarms, each of which notifies the "
+            "alarm topic and says which signal broke: an action here would send every incident "
+            "twice."
+        ),
+    },
+    "deployment-time-function": {
+        "NIST.800.53.R5-LambdaConcurrency": _DEPLOYMENT_TIME_FUNCTION,
+        "NIST.800.53.R5-LambdaDLQ": _DEPLOYMENT_TIME_FUNCTION,
+        "NIST.800.53.R5-LambdaInsideVPC": _DEPLOYMENT_TIME_FUNCTION,
+        "CKV_AWS_115": _DEPLOYMENT_TIME_FUNCTION,
+        "CKV_AWS_116": _DEPLOYMENT_TIME_FUNCTION,
+        "CKV_AWS_117": _DEPLOYMENT_TIME_FUNCTION,
+        "W3005": (
+            "CDK writes both a DependsOn and a GetAtt from the function to its role; the "
+            "redundant DependsOn is harmless."
+        ),
+    },
+    "deployed-image-secret": {
+        "AwsSolutions-SMG4": _NOT_A_CREDENTIAL,
+        "NIST.800.53.R5-SecretsManagerRotationEnabled": _NOT_A_CREDENTIAL,
+        "NIST.800.53.R5-SecretsManagerUsingKMSKey": _NOT_A_CREDENTIAL,
+        "CKV_AWS_149": _NOT_A_CREDENTIAL,
     },
     # --- GatedPipeline ---------------------------------------------------------------------
     "pipeline-artifact-bucket": {

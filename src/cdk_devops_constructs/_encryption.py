@@ -1,8 +1,9 @@
-"""Customer-managed KMS keys and the key-policy statements AWS services need to use them."""
+"""Customer-managed KMS keys, and the key-policy statement CloudWatch Logs needs to use them.
+
+The statements for services publishing to encrypted topics live with the topics
+(``_notifications``)."""
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
@@ -10,10 +11,6 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from ._policies import add_statement
-
-# What a service needs to send messages to an SNS topic encrypted with the key.
-# https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
-PUBLISH_TO_ENCRYPTED_TOPIC = ("kms:Decrypt", "kms:GenerateDataKey")
 
 # What CloudWatch Logs needs to encrypt a log group with the key: the documented wildcards
 # spelled out, since this library writes no wildcard actions.
@@ -41,33 +38,6 @@ def customer_managed_key(scope: Construct, id: str, *, description: str) -> kms.
         enable_key_rotation=True,
         pending_window=Duration.days(30),
         removal_policy=RemovalPolicy.RETAIN,
-    )
-
-
-def allow_services_to_publish(
-    key: kms.IKey,
-    service_principals: Iterable[str],
-    *,
-    sid: str = "AllowServicesToPublishToEncryptedTopics",
-) -> None:
-    """Let AWS services (``cloudwatch.amazonaws.com``, ``events.amazonaws.com``...) send to an
-    SNS topic encrypted with ``key``, on behalf of this account only. A construct that adds a
-    publisher to a key another construct already configured passes its own ``sid`` (statement
-    IDs are unique within a key policy)."""
-    principals = sorted(set(service_principals))
-    if not principals:
-        return
-    add_statement(
-        key,
-        iam.PolicyStatement(
-            sid=sid,
-            principals=[iam.ServicePrincipal(p) for p in principals],
-            actions=list(PUBLISH_TO_ENCRYPTED_TOPIC),
-            # In a key policy, "*" means "this key".
-            resources=["*"],
-            conditions={"StringEquals": {"aws:SourceAccount": Stack.of(key).account}},
-        ),
-        why=f"publishing to topics encrypted with this key ({', '.join(principals)})",
     )
 
 

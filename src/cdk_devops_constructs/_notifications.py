@@ -1,15 +1,108 @@
-"""The encrypted SNS topic that carries alarms and pipeline events to people."""
+"""The encrypted SNS topics that carry alarms and pipeline events to people, and who may publish.
+
+A topic with an ``AWS::SNS::TopicPolicy`` loses SNS's default policy (the policy *replaces* it),
+so every AWS service that publishes needs an Allow of its own in the topic policy; on a topic
+encrypted with a customer-managed key it also needs the key (the AWS-managed ``aws/sns`` key
+cannot grant services). Each ``Publisher`` holds both statements' conditions as AWS documents
+them for that service, and ``allow_to_publish`` writes both.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
+from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from constructs import Construct
+from constructs import Construct, IConstruct
 
-from ._encryption import allow_services_to_publish
+from ._policies import add_statement
+
+# What a publisher needs of the key of an encrypted topic.
+# https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
+PUBLISH_TO_ENCRYPTED_TOPIC = ("kms:Decrypt", "kms:GenerateDataKey")
+
+Conditions = Mapping[str, Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Publisher:
+    """An AWS service that publishes to a topic, and the conditions that scope it.
+
+    :param name: PascalCase name used in statement IDs, unique per kind of publisher.
+    :param service: the service principal.
+    :param topic_conditions: conditions of the topic-policy Allow (confused-deputy protection).
+    :param key_conditions: conditions of the key-policy Allow; empty where AWS documents that
+        the service sets no source keys on its KMS requests.
+    """
+
+    name: str
+    service: str
+    topic_conditions: Conditions
+    key_conditions: Conditions = field(default_factory=dict)
+
+
+def cloudwatch_alarms(scope: IConstruct) -> Publisher:
+    """CloudWatch alarm actions of this account and region.
+
+    The topic policy names the alarms by ``aws:SourceArn`` (AWS Knowledge Center, "Why didn't I
+    receive an SNS notification for my CloudWatch alarm trigger?": an ``ArnLike`` condition on
+    the alarm ARNs; CloudWatch's denial names the alarm as the requester). Whether CloudWatch
+    sets the source keys on its KMS requests is not documented, so the key policy checks them
+    only when present.
+    """
+    alarms = Stack.of(scope).format_arn(
+        service="cloudwatch",
+        resource="alarm",
+        resource_name="*",
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
+    return Publisher(
+        name="CloudWatchAlarms",
+        service="cloudwatch.amazonaws.com",
+        topic_conditions={"ArnLike": {"aws:SourceArn": alarms}},
+        key_conditions={"ArnLikeIfExists": {"aws:SourceArn": alarms}},
+    )
+
+
+def eventbridge_rules(name: str, account: str) -> Publisher:
+    """EventBridge rules of ``account``, which publish as ``events.amazonaws.com``.
+
+    AWS documents no condition for this pair: "You can't use Condition blocks in Amazon SNS
+    topic policies for EventBridge" (EventBridge user guide, "Amazon SNS permissions"), and
+    "Adding the aws:SourceAccount, aws:SourceArn, and aws:SourceOrgID to a AWS KMS policy is
+    not supported for EventBridge-to-encrypted topics" (SNS developer guide, "Configuring AWS
+    KMS permissions"). The topic policy therefore checks ``aws:SourceAccount`` only when the
+    request carries it, which holds whichever way EventBridge behaves, and the key policy
+    checks nothing: the key is used only for topics whose policies admit the publisher.
+    """
+    return Publisher(
+        name=name,
+        service="events.amazonaws.com",
+        topic_conditions={"StringEqualsIfExists": {"aws:SourceAccount": account}},
+    )
+
+
+def appconfig_deployment_notices(account: str) -> Publisher:
+    """AppConfig's ``AWS.AppConfig.DeploymentNotificationsToSns`` extension.
+
+    AWS documents only the principal: "Add an access control policy to your Amazon SNS topic
+    granting AWS AppConfig (appconfig.amazonaws.com) publish permissions (sns:Publish)"
+    (AppConfig user guide, "Using the AWS AppConfig deployment event to Amazon SNS
+    extension"), neither source condition keys nor the key policy of an encrypted topic. Both
+    statements therefore check ``aws:SourceAccount`` only when the request carries it.
+    """
+    this_account = {"StringEqualsIfExists": {"aws:SourceAccount": account}}
+    return Publisher(
+        name="AppConfigDeploymentNotices",
+        service="appconfig.amazonaws.com",
+        topic_conditions=this_account,
+        key_conditions=this_account,
+    )
 
 
 def encrypted_topic(
@@ -18,16 +111,11 @@ def encrypted_topic(
     *,
     key: kms.IKey,
     emails: Sequence[str],
-    publishers: Iterable[str],
     display_name: str,
+    publishers: Sequence[Publisher] = (),
 ) -> sns.Topic:
-    """An SSL-only topic encrypted with a customer-managed ``key``.
-
-    ``publishers`` are the service principals that send to it (CloudWatch for alarms,
-    EventBridge for events): the AWS-managed ``aws/sns`` key cannot grant them, which is why the
-    key is customer-managed. Each address in ``emails`` gets a subscription (the owner of the
-    address must confirm it once).
-    """
+    """An SSL-only topic encrypted with a customer-managed ``key``, that ``publishers`` may
+    publish to. Each address in ``emails`` gets a subscription (its owner confirms it once)."""
     topic = sns.Topic(
         scope,
         id,
@@ -35,12 +123,51 @@ def encrypted_topic(
         master_key=key,
         enforce_ssl=True,
     )
-    allow_services_to_publish(key, publishers)
+    for publisher in publishers:
+        allow_to_publish(topic, publisher)
     subscribe_emails(topic, emails)
     return topic
+
+
+def allow_to_publish(topic: sns.ITopic, publisher: Publisher) -> None:
+    """Let ``publisher`` publish to ``topic``: the topic policy, and the key policy of an
+    encrypted topic. A topic or key imported into the app cannot be changed here: the
+    construct warns, saying what to add where it is defined."""
+    add_statement(
+        topic,
+        iam.PolicyStatement(
+            sid=f"Allow{publisher.name}ToPublish"[:100],
+            principals=[iam.ServicePrincipal(publisher.service)],
+            actions=["sns:Publish"],
+            resources=[topic.topic_arn],
+            conditions=dict(publisher.topic_conditions),
+        ),
+        why=f"{publisher.service} publishing to {topic.node.path}",
+    )
+    key = topic.master_key
+    if key is None:
+        return
+    add_statement(
+        key,
+        iam.PolicyStatement(
+            # One statement per service and conditions: the key may encrypt several topics.
+            sid=f"Allow{_pascal(publisher.service)}ToPublishToEncryptedTopics",
+            principals=[iam.ServicePrincipal(publisher.service)],
+            actions=list(PUBLISH_TO_ENCRYPTED_TOPIC),
+            # In a key policy, "*" means "this key".
+            resources=["*"],
+            conditions=dict(publisher.key_conditions) or None,
+        ),
+        why=f"{publisher.service} publishing to {topic.node.path}",
+    )
 
 
 def subscribe_emails(topic: sns.ITopic, emails: Sequence[str]) -> None:
     """One email subscription per address; each owner confirms it once."""
     for address in emails:
         topic.add_subscription(subscriptions.EmailSubscription(address))
+
+
+def _pascal(service: str) -> str:
+    """``events.amazonaws.com`` -> ``Events``: one key-policy statement ID per service."""
+    return "".join(part.capitalize() for part in service.split(".", maxsplit=1)[0].split("-"))

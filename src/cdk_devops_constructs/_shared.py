@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from aws_cdk import Fn, Stack
+from aws_cdk import Fn, Names, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
@@ -14,6 +15,8 @@ from ._buckets import log_bucket
 from ._compliance import acknowledge
 
 T = TypeVar("T", bound=IConstruct)
+
+FLOW_LOG_PREFIX = "vpc-flow-logs/"
 
 
 class SharedInfrastructure(Construct):
@@ -76,9 +79,10 @@ class SharedInfrastructure(Construct):
             },
             restrict_default_security_group=True,
         )
+        _allow_flow_log_delivery(self.log_bucket, FLOW_LOG_PREFIX)
         vpc.add_flow_log(
             "FlowLog",
-            destination=ec2.FlowLogDestination.to_s3(self.log_bucket, "vpc-flow-logs/"),
+            destination=ec2.FlowLogDestination.to_s3(self.log_bucket, FLOW_LOG_PREFIX),
             traffic_type=ec2.FlowLogTrafficType.ALL,
             max_aggregation_interval=ec2.FlowLogMaxAggregationInterval.TEN_MINUTES,
         )
@@ -98,13 +102,67 @@ class SharedInfrastructure(Construct):
     def cluster(self) -> ecs.Cluster:
         """A cluster in the shared VPC with Container Insights on."""
         existing = self._child("Cluster", ecs.Cluster)
-        return existing or ecs.Cluster(
-            self,
-            "Cluster",
-            vpc=self.vpc,
-            container_insights_v2=ecs.ContainerInsights.ENABLED,
-        )
+        return existing or named_cluster(self, "Cluster", self.vpc)
 
     def _child(self, id: str, kind: type[T]) -> T | None:
         child = self.node.try_find_child(id)
         return child if isinstance(child, kind) else None
+
+
+def named_cluster(scope: Construct, id: str, vpc: ec2.IVpc) -> ecs.Cluster:
+    """A cluster with Container Insights on and a literal name, by which pipelines in other
+    stacks deploy to its services (see ``_targets``)."""
+    cluster = ecs.Cluster(scope, id, vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
+    cfn = cluster.node.default_child
+    assert isinstance(cfn, ecs.CfnCluster)
+    cfn.cluster_name = Names.unique_resource_name(cluster, max_length=255, separator="-")
+    return cluster
+
+
+def cluster_name(cluster: ecs.ICluster) -> str:
+    """The cluster's name as a literal when the app states it (a ``named_cluster``, or a
+    cluster imported by name), else its token (a cluster the user created unnamed)."""
+    cfn = cluster.node.default_child
+    if isinstance(cfn, ecs.CfnCluster) and isinstance(cfn.cluster_name, str):
+        return cfn.cluster_name
+    return cluster.cluster_name
+
+
+def _allow_flow_log_delivery(bucket: s3.IBucket, prefix: str) -> None:
+    """The bucket-policy statements VPC Flow Logs needs to deliver to ``bucket``, written here.
+
+    Without them, CreateFlowLogs appends them to the policy outside CloudFormation, and the next
+    change of this ``AWS::S3::BucketPolicy`` (another load balancer's access-log statement, say)
+    erases them: delivery stops silently. Statements as in the VPC user guide, "Amazon S3
+    bucket permissions for flow logs".
+    """
+    stack = Stack.of(bucket)
+    source = {
+        "StringEquals": {"aws:SourceAccount": stack.account},
+        "ArnLike": {"aws:SourceArn": stack.format_arn(service="logs", resource="*")},
+    }
+    delivery = iam.ServicePrincipal("delivery.logs.amazonaws.com")
+    bucket.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="FlowLogDeliveryWrite",
+            principals=[delivery],
+            actions=["s3:PutObject"],
+            resources=[bucket.arn_for_objects(f"{prefix}AWSLogs/{stack.account}/*")],
+            conditions={
+                **source,
+                "StringEquals": {
+                    **source["StringEquals"],
+                    "s3:x-amz-acl": "bucket-owner-full-control",
+                },
+            },
+        )
+    )
+    bucket.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="FlowLogDeliveryAclCheck",
+            principals=[delivery],
+            actions=["s3:GetBucketAcl", "s3:ListBucket"],
+            resources=[bucket.bucket_arn],
+            conditions=source,
+        )
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 
 import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -20,7 +22,7 @@ from cdk_devops_constructs import (
 
 from harness.scenarios import imported_platform, scenario
 
-IMAGE = "public.ecr.aws/nginx/nginx:1.27"
+IMAGE = "public.ecr.aws/nginx/nginx-unprivileged:1.28-alpine"
 
 
 def image() -> ecs.ContainerImage:
@@ -90,14 +92,11 @@ def defaults(stack: cdk.Stack) -> FeatureFlaggedDeploy:
 def staging_and_production(stack: cdk.Stack) -> FeatureFlaggedDeploy:
     """The README quickstart: a staging and a production service reading their own
     environment, rolled back by their own alarms."""
-    staging = ObservedService(
-        stack, "CheckoutStaging", image=image(), container_port=80, min_capacity=1
-    )
+    staging = ObservedService(stack, "CheckoutStaging", image=image(), min_capacity=1)
     production = ObservedService(
         stack,
         "CheckoutProduction",
         image=image(),
-        container_port=80,
         alarm_emails=["oncall@example.com"],
     )
     return FeatureFlaggedDeploy(
@@ -111,12 +110,20 @@ def staging_and_production(stack: cdk.Stack) -> FeatureFlaggedDeploy:
 @scenario("feature_flagged_deploy/all_options")
 def all_options(stack: cdk.Stack) -> FeatureFlaggedDeploy:
     """Every option away from its default: three environments, a custom linear rollout,
-    explicit rollback alarms (one composite), one notification topic for all environments,
+    explicit rollback alarms (the health signal and a composite of the team's), one notification topic for all environments,
     named application and profile, a faster agent poll and a shell health check."""
     dev = ObservedService(stack, "PaymentsDev", image=image(), tracing=False, min_capacity=1)
     production = ObservedService(stack, "Payments", image=image())
     key = kms.Key(stack, "NotificationsKey", enable_key_rotation=True)
     topic = sns.Topic(stack, "FlagDeployments", master_key=key, enforce_ssl=True)
+    saturation = cloudwatch.CompositeAlarm(
+        stack,
+        "PaymentsSaturation",
+        alarm_rule=cloudwatch.AlarmRule.any_of(
+            production.alarms["cpu"], production.alarms["memory"]
+        ),
+    )
+    saturation.add_alarm_action(cloudwatch_actions.SnsAction(production.alarm_topic))
     return FeatureFlaggedDeploy(
         stack,
         "Flags",
@@ -128,7 +135,7 @@ def all_options(stack: cdk.Stack) -> FeatureFlaggedDeploy:
         ),
         rollback_alarms={
             "dev": [dev.alarms["errors"], dev.alarms["latency"]],
-            "production": [production.health_alarm],
+            "production": [production.health_alarm, saturation],
         },
         notification_topic=topic,
         application_name="payments",

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import sys
+import types
 from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_ecs as ecs
 from aws_cdk.assertions import Annotations, Match, Template
 
-from cdk_devops_constructs import Attribute, FeatureFlaggedDeploy, Flag
+from cdk_devops_constructs import Attribute, FeatureFlaggedDeploy, Flag, ObservedService
+from cdk_devops_constructs.feature_flagged_deploy import readiness
 from cdk_devops_constructs.feature_flagged_deploy.agent import AGENT_IMAGE
 
 from conftest import ScenarioResult
-from feature_flagged_deploy.scenarios import quickstart_flags
+from feature_flagged_deploy.scenarios import IMAGE, quickstart_flags
 from harness import compliance, scenarios
 
 Results = dict[str, ScenarioResult]
@@ -66,19 +70,17 @@ def test_the_hosted_version_holds_the_rendered_document(scenario_results: Result
     }
 
 
-def test_the_profile_is_a_feature_flag_profile_with_the_json_schema_validator(
+def test_the_profile_is_a_feature_flag_profile_without_a_json_schema_validator(
     scenario_results: Results,
 ) -> None:
-    flags: FeatureFlaggedDeploy = scenario_results[DEFAULTS].normal.value
-    template(scenario_results, DEFAULTS).has_resource_properties(
-        "AWS::AppConfig::ConfigurationProfile",
-        {
-            "Type": "AWS.AppConfig.FeatureFlags",
-            "LocationUri": "hosted",
-            "Name": "flags",
-            "Validators": [{"Type": "JSON_SCHEMA", "Content": flags.validator_schema}],
-        },
+    """AppConfig takes JSON Schema validators for free-form configurations only."""
+    _, profile = one(
+        scenario_results, DEFAULTS, "AWS::AppConfig::ConfigurationProfile", "FlagsConfiguration"
     )
+    assert profile["Properties"]["Type"] == "AWS.AppConfig.FeatureFlags"
+    assert profile["Properties"]["LocationUri"] == "hosted"
+    assert profile["Properties"]["Name"] == "flags"
+    assert "Validators" not in profile["Properties"]
 
 
 def test_replaced_versions_are_deleted_so_the_stack_can_be_deleted(
@@ -212,24 +214,127 @@ def test_a_deployment_waits_for_its_services_and_its_notifications(
 # --- Automatic rollback ------------------------------------------------------------------------
 
 
-def test_each_environment_is_rolled_back_by_its_services_critical_alarms(
+def test_each_environment_is_rolled_back_by_its_services_health_signal(
     scenario_results: Results,
 ) -> None:
+    """The one health signal, a metric alarm, as ECS and the pipeline read it."""
     _, staging = one(
         scenario_results, QUICKSTART, "AWS::AppConfig::Environment", "FlagsEnvironmentsstaging"
     )
     role, _ = one(scenario_results, QUICKSTART, "AWS::IAM::Role", "FlagsAlarmRole")
-    alarms = sorted(
-        k
-        for k in resources(scenario_results, QUICKSTART, "AWS::CloudWatch::Alarm")
-        if k.startswith("CheckoutStagingAlarms")
-        and not k.startswith(("CheckoutStagingAlarmsCpu", "CheckoutStagingAlarmsMemory"))
+    health, _ = one(
+        scenario_results, QUICKSTART, "AWS::CloudWatch::Alarm", "CheckoutStagingAlarmsHealth"
     )
-    assert len(alarms) == 4  # 5xx rate, p99 latency, unhealthy targets, running tasks
-    assert sorted(m["AlarmArn"]["Fn::GetAtt"][0] for m in staging["Properties"]["Monitors"]) == (
-        alarms
+    monitors = staging["Properties"]["Monitors"]
+    assert [m["AlarmArn"]["Fn::GetAtt"][0] for m in monitors] == [health]
+    assert {m["AlarmRoleArn"]["Fn::GetAtt"][0] for m in monitors} == {role}
+
+
+def test_more_services_than_appconfig_monitors_share_one_composite_monitor() -> None:
+    """AppConfig takes 5 monitors per environment and documents reading composite alarms
+    (with DescribeAlarms on '*')."""
+    stack = scenarios.new_stack()
+    services = [
+        ObservedService(
+            stack, f"Service{i}", image=ecs.ContainerImage.from_registry(IMAGE), tracing=False
+        )
+        for i in range(6)
+    ]
+    FeatureFlaggedDeploy(
+        stack,
+        "Flags",
+        flags=quickstart_flags(),
+        environments=["production"],
+        services={"production": services},
     )
-    assert {m["AlarmRoleArn"]["Fn::GetAtt"][0] for m in staging["Properties"]["Monitors"]} == {role}
+    t = compliance.synthesize(stack).template["Resources"]
+    [environment] = [r for r in t.values() if r["Type"] == "AWS::AppConfig::Environment"]
+    [monitor] = environment["Properties"]["Monitors"]
+    composite = t[monitor["AlarmArn"]["Fn::GetAtt"][0]]
+    assert composite["Type"] == "AWS::CloudWatch::CompositeAlarm"
+    rule = json.dumps(composite["Properties"]["AlarmRule"])
+    assert rule.count("ALARM(") == 6
+    [policy] = [r for k, r in t.items() if k.startswith("FlagsAlarmRolePolicy")]
+    assert policy["Properties"]["PolicyDocument"]["Statement"][0]["Resource"] == "*"
+
+
+def test_deployments_start_once_the_rollback_alarms_have_been_evaluated(
+    scenario_results: Results,
+) -> None:
+    """New alarms are INSUFFICIENT_DATA, which AppConfig treats as a rollback signal: each
+    deployment waits for a resource that exists once its environment's alarms are OK."""
+    t = scenario_results[QUICKSTART].normal.template["Resources"]
+    for name in ("staging", "production"):
+        deployment_id, deployment = one(
+            scenario_results, QUICKSTART, "AWS::AppConfig::Deployment", f"FlagsDeployments{name}"
+        )
+        gate_id, gate = one(
+            scenario_results, QUICKSTART, "Custom::AlarmsEvaluated", f"FlagsAlarmReadiness{name}"
+        )
+        assert gate_id in deployment["DependsOn"], deployment_id
+        health, _ = one(
+            scenario_results,
+            QUICKSTART,
+            "AWS::CloudWatch::Alarm",
+            f"Checkout{name.capitalize()}AlarmsHealth",
+        )
+        assert gate["Properties"]["AlarmNames"] == [{"Ref": health}]
+        function = t[gate["Properties"]["ServiceToken"]["Fn::GetAtt"][0]]
+        assert function["Properties"]["Timeout"] == 900
+
+
+def test_the_readiness_function_fails_on_an_alarm_in_alarm_and_waits_out_insufficient_data(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The inline handler, run here against a fake CloudWatch: it waits while an alarm has no
+    state or INSUFFICIENT_DATA, succeeds once all are OK, and fails on ALARM."""
+    sent: list[dict[str, Any]] = []
+    answers: list[dict[str, str]] = []
+
+    class FakeCloudWatch:
+        def describe_alarms(self, **kwargs: Any) -> dict[str, Any]:
+            states = answers.pop(0)
+            return {
+                "MetricAlarms": [
+                    {"AlarmName": n, "StateValue": states[n]}
+                    for n in kwargs["AlarmNames"]
+                    if n in states
+                ],
+                "CompositeAlarms": [],
+            }
+
+    fake_boto3 = types.SimpleNamespace(client=lambda _: FakeCloudWatch())
+    monkeypatch.setitem(sys.modules, "boto3", fake_boto3)
+    namespace: dict[str, Any] = {}
+    exec(readiness.HANDLER, namespace)
+    namespace["time"] = types.SimpleNamespace(time=lambda: 0.0, sleep=lambda _: None)
+    namespace["urllib"] = types.SimpleNamespace(
+        request=types.SimpleNamespace(
+            Request=lambda url, data, method, headers: json.loads(data),
+            urlopen=lambda body, timeout: sent.append(body),
+        )
+    )
+    context = types.SimpleNamespace(get_remaining_time_in_millis=lambda: 900_000)
+    event = {
+        "RequestType": "Create",
+        "ResourceProperties": {"AlarmNames": ["a", "b"]},
+        "ResponseURL": "https://example.invalid/response",
+        "StackId": "stack",
+        "RequestId": "request",
+        "LogicalResourceId": "Gate",
+    }
+    answers[:] = [
+        {"a": "INSUFFICIENT_DATA"},
+        {"a": "OK", "b": "INSUFFICIENT_DATA"},
+        {"a": "OK", "b": "OK"},
+    ]
+    namespace["handler"](event, context)
+    assert sent[-1]["Status"] == "SUCCESS"
+    assert answers == []  # it asked until every alarm was OK
+    answers[:] = [{"a": "OK", "b": "ALARM"}]
+    namespace["handler"](event, context)
+    assert sent[-1]["Status"] == "FAILED"
+    assert sent[-1]["Reason"] == "in ALARM, so AppConfig would roll the flags back: b"
 
 
 def test_appconfig_reads_exactly_the_rollback_alarms(scenario_results: Results) -> None:
@@ -249,11 +354,17 @@ def test_appconfig_reads_exactly_the_rollback_alarms(scenario_results: Results) 
             }
         },
     )
-    _, policy = one(scenario_results, QUICKSTART, "AWS::IAM::ManagedPolicy", "FlagsAlarmRolePolicy")
+    policy_id, policy = one(
+        scenario_results, QUICKSTART, "AWS::IAM::ManagedPolicy", "FlagsAlarmRolePolicy"
+    )
     [statement] = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Action"] == "cloudwatch:DescribeAlarms"
-    assert len(statement["Resource"]) == 8
+    assert len(statement["Resource"]) == 2  # one health signal per service
     assert all("Fn::GetAtt" in r for r in statement["Resource"])
+    # AppConfig reads the alarms from the environment's creation on: the policy comes first.
+    for kind in ("AWS::AppConfig::Environment", "AWS::AppConfig::Deployment"):
+        for logical_id, body in resources(scenario_results, QUICKSTART, kind).items():
+            assert policy_id in body["DependsOn"], logical_id
 
 
 def test_a_composite_rollback_alarm_needs_describe_alarms_on_every_alarm(
@@ -265,10 +376,11 @@ def test_a_composite_rollback_alarm_needs_describe_alarms_on_every_alarm(
         scenario_results, ALL_OPTIONS, "AWS::AppConfig::Environment", "FlagsEnvironmentsproduction"
     )
     composite, _ = one(
-        scenario_results, ALL_OPTIONS, "AWS::CloudWatch::CompositeAlarm", "PaymentsHealthAlarm"
+        scenario_results, ALL_OPTIONS, "AWS::CloudWatch::CompositeAlarm", "PaymentsSaturation"
     )
+    health, _ = one(scenario_results, ALL_OPTIONS, "AWS::CloudWatch::Alarm", "PaymentsAlarmsHealth")
     monitors = production["Properties"]["Monitors"]
-    assert [m["AlarmArn"]["Fn::GetAtt"][0] for m in monitors] == [composite]
+    assert [m["AlarmArn"]["Fn::GetAtt"][0] for m in monitors] == [health, composite]
     _, policy = one(
         scenario_results, ALL_OPTIONS, "AWS::IAM::ManagedPolicy", "FlagsAlarmRolePolicy"
     )
@@ -336,9 +448,14 @@ def test_appconfig_may_publish_to_the_topic_and_use_its_key(scenario_results: Re
                     [
                         Match.object_like(
                             {
-                                "Sid": "AllowAppConfigToPublishToTopics",
+                                "Sid": "AllowAppconfigToPublishToEncryptedTopics",
                                 "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                                 "Principal": {"Service": "appconfig.amazonaws.com"},
+                                # Undocumented whether AppConfig sends source keys: checked
+                                # only when it does.
+                                "Condition": {
+                                    "StringEqualsIfExists": {"aws:SourceAccount": "123456789012"}
+                                },
                             }
                         )
                     ]

@@ -1,9 +1,8 @@
-"""The flag model: what each Flag renders to, and the JSON Schema attached as a validator."""
+"""The flag model: what each Flag renders to, checked against AppConfig's published schema."""
 
 from __future__ import annotations
 
 import datetime
-import json
 from typing import Any
 
 import jsonschema
@@ -12,11 +11,6 @@ from aws_cdk import Duration
 
 from cdk_devops_constructs import Attribute, Flag, Rollout, Variant
 from cdk_devops_constructs.feature_flagged_deploy.flags import render_document, to_json
-from cdk_devops_constructs.feature_flagged_deploy.schema import (
-    MAX_VALIDATOR_CHARACTERS,
-    document_schema,
-    validator_schema,
-)
 
 from feature_flagged_deploy.appconfig_schema import OFFICIAL_FEATURE_FLAGS_SCHEMA
 from feature_flagged_deploy.scenarios import all_flags, quickstart_flags
@@ -24,12 +18,6 @@ from feature_flagged_deploy.scenarios import all_flags, quickstart_flags
 
 def official_errors(document: dict[str, Any]) -> list[str]:
     validator = jsonschema.Draft7Validator(OFFICIAL_FEATURE_FLAGS_SCHEMA)
-    return [e.message for e in validator.iter_errors(document)]
-
-
-def attached_errors(flags: list[Flag], document: dict[str, Any]) -> list[str]:
-    schema, _ = validator_schema(flags)
-    validator = jsonschema.Draft4Validator(json.loads(schema))
     return [e.message for e in validator.iter_errors(document)]
 
 
@@ -134,17 +122,16 @@ def test_the_json_does_not_depend_on_declaration_order() -> None:
     assert to_json(render_document(one)) == to_json(render_document(other))
 
 
-def test_the_scenario_documents_pass_appconfig_and_the_attached_schema() -> None:
+def test_the_scenario_documents_pass_appconfigs_schema() -> None:
     for flags in (quickstart_flags(), all_flags()):
-        document = render_document(flags)
-        assert official_errors(document) == []
-        assert attached_errors(flags, document) == []
+        assert official_errors(render_document(flags)) == []
 
 
-# --- The attached JSON Schema ------------------------------------------------------------------
-
-FLAGS = [
-    Flag(
+def test_the_declared_constraints_travel_in_the_document() -> None:
+    """AppConfig holds every value, console edits included, to the constraints in the
+    document ("Constraints ensure that any unexpected attribute values are not deployed to
+    your application"): the document carries each one declared in code."""
+    flag = Flag(
         "search",
         enabled=True,
         attributes={
@@ -153,67 +140,13 @@ FLAGS = [
             "prefix": Attribute.string(pattern="^v[0-9]+$"),
         },
         values={"size": 10},
-    ),
-    Flag("checkout"),
-]
-
-
-def edited(change: dict[str, Any]) -> dict[str, Any]:
-    """The rendered document of FLAGS with ``change`` merged into values['search']."""
-    document = render_document(FLAGS)
-    document["values"]["search"].update(change)
-    return document
-
-
-def test_the_validator_is_draft_4_and_within_appconfigs_size_limit() -> None:
-    schema, specific = validator_schema(FLAGS)
-    assert specific
-    assert len(schema) <= MAX_VALIDATOR_CHARACTERS
-    assert json.loads(schema)["$schema"] == "http://json-schema.org/draft-04/schema#"
-    jsonschema.Draft4Validator.check_schema(json.loads(schema))
-
-
-@pytest.mark.parametrize(
-    ("change", "why"),
-    [
-        ({"size": 51}, "above the declared maximum"),
-        ({"size": "10"}, "a string for a number"),
-        ({"mode": "slow"}, "outside the declared enum"),
-        ({"prefix": "x1"}, "does not match the declared pattern"),
-        ({"colour": "red"}, "an attribute the flag does not declare"),
-        ({"enabled": "yes"}, "a status that is not a boolean"),
-    ],
-)
-def test_a_console_edit_that_breaks_a_declared_rule_is_rejected(
-    change: dict[str, Any], why: str
-) -> None:
-    assert attached_errors(FLAGS, edited(change)), why
-
-
-def test_a_console_edit_cannot_drop_a_required_value_or_a_declared_flag() -> None:
-    document = render_document(FLAGS)
-    del document["values"]["search"]["size"]
-    assert attached_errors(FLAGS, document)
-    document = render_document(FLAGS)
-    del document["flags"]["checkout"], document["values"]["checkout"]
-    assert attached_errors(FLAGS, document)
-
-
-def test_a_console_edit_within_the_rules_passes() -> None:
-    document = edited({"size": 50, "mode": "exact", "prefix": "v2", "enabled": False})
-    document["flags"]["added-by-hand"] = {"name": "Added by hand"}
-    document["values"]["added-by-hand"] = {"enabled": True}
-    assert attached_errors(FLAGS, document) == []
-
-
-def test_a_schema_too_long_for_appconfig_falls_back_to_the_generic_rules() -> None:
-    attributes = {f"attribute-{i}": Attribute.number(minimum=0, maximum=i) for i in range(25)}
-    flags = [Flag(f"flag-{i}", attributes=attributes) for i in range(20)]
-    assert len(to_json(document_schema(flags))) > MAX_VALIDATOR_CHARACTERS
-    schema, specific = validator_schema(flags)
-    assert not specific
-    assert len(schema) <= MAX_VALIDATOR_CHARACTERS
-    assert attached_errors(flags, render_document(flags)) == []
+    )
+    attributes = render_document([flag])["flags"]["search"]["attributes"]
+    assert attributes == {
+        "size": {"constraints": {"type": "number", "minimum": 1, "maximum": 50, "required": True}},
+        "mode": {"constraints": {"type": "string", "enum": ["fast", "exact"]}},
+        "prefix": {"constraints": {"type": "string", "pattern": "^v[0-9]+$"}},
+    }
 
 
 # --- Rollout presets ---------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from harness.scenarios import scenario
 CONNECTION_ARN = (
     "arn:aws:codeconnections:us-east-1:123456789012:connection/0b1f7c2a-5d9e-4c3b-9a7e-1c2d3e4f5a6b"
 )
-IMAGE = "public.ecr.aws/nginx/nginx:1.27"
+IMAGE = "public.ecr.aws/nginx/nginx-unprivileged:1.28-alpine"
 
 
 def service(stack: cdk.Stack, id: str) -> ObservedService:
@@ -39,7 +39,6 @@ def service(stack: cdk.Stack, id: str) -> ObservedService:
         stack,
         id,
         image=ecs.ContainerImage.from_registry(IMAGE),
-        container_port=80,
         tracing=False,
         min_capacity=1,
         max_capacity=2,
@@ -130,12 +129,7 @@ def all_options(stack: cdk.Stack) -> GatedPipeline:
             ),
         ],
         stages=[
-            DeployStage(
-                name="Dev",
-                services=[dev_api, dev_web],
-                gates=[Gate.bake(cdk.Duration.minutes(5))],
-                rollback_on_failure=False,
-            ),
+            DeployStage(name="Dev", services=[dev_api, dev_web], rollback_on_failure=False),
             DeployStage(
                 name="Staging",
                 services=[staging],

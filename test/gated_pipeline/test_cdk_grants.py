@@ -233,7 +233,9 @@ def _cdk_twin(name: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 def _grants(template: dict[str, Any]) -> Iterator[Grant]:
     """Every Allow statement of identity policies (per attached role) and resource policies
-    (per principal), one Grant per principal."""
+    (per principal), one Grant per principal. A principal named by the ARN of a role of the
+    template (the library names the services' roles by ARN, not by GetAtt) counts as that role."""
+    named = _named_roles(template)
     for logical, resource in template["Resources"].items():
         kind, props = resource["Type"], resource.get("Properties", {})
         if kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
@@ -246,7 +248,19 @@ def _grants(template: dict[str, Any]) -> Iterator[Grant]:
             for statement in _allow(document):
                 resources = own or _resources(statement)
                 for principal in _principals(statement):
-                    yield _grant(principal, statement, resources, f"{logical} policy")
+                    yield _grant(
+                        named.get(principal, principal), statement, resources, f"{logical} policy"
+                    )
+
+
+def _named_roles(template: dict[str, Any]) -> dict[str, str]:
+    """ARN text of each role with a literal name -> ``${Id.Arn}``."""
+    return {
+        f"arn:aws:iam::{compliance.ACCOUNT}:role{r['Properties'].get('Path', '/')}"
+        f"{r['Properties']['RoleName']}": _att(logical)
+        for logical, r in template["Resources"].items()
+        if r["Type"] == "AWS::IAM::Role" and isinstance(r["Properties"].get("RoleName"), str)
+    }
 
 
 def _resource_policy(

@@ -231,6 +231,13 @@ def test_bake_time_out_of_range(
             "day-of-week field 'FUNDAY': 'FUNDAY' is not a value in 1-7 or SUN-SAT",
         ),
         ("* ? 9 ? * MON *", "minutes field '?': '?' is only allowed in day-of-month/day-of-week"),
+        # The rule reference: seconds "N/A", special characters "*" only (R12 of the review).
+        ("0 * 9-16 ? * MON-FRI *", "seconds field '0': CodePipeline accepts only '*' there"),
+        ("0/15 * 9 ? * MON *", "seconds field '0/15': CodePipeline accepts only '*' there"),
+        (
+            "* * \u0661\u0662 ? * MON *",
+            "hours field '\u0661\u0662': '\u0661\u0662' is not a value in 0-23",
+        ),
     ],
 )
 def test_invalid_cron(
@@ -250,7 +257,6 @@ def test_invalid_cron(
 @pytest.mark.parametrize(
     "cron",
     [
-        "0 0 9-17 ? * MON-FRI *",
         "* * 9-16 ? * MON-THU",
         "* 0/15 * ? * 2-6 2025-2030",
         "* * * L * ? *",
@@ -286,8 +292,8 @@ def test_gate_refers_to_a_service_without_health_alarm(
     raises(
         stack,
         services,
-        "stages[0].gates (Gate.bake of Prod) refers to TestStack/Legacy, which has no "
-        "health_alarm; gates watch ObservedService.health_alarm (or pass alarms= explicitly)",
+        "stages[0].gates (Gate.bake of Prod) refers to TestStack/Legacy, which is not an "
+        "ObservedService; gates watch ObservedService.health_alarm (or pass alarms= explicitly)",
         stages=[
             DeployStage(
                 name="Prod",
@@ -335,19 +341,79 @@ def test_more_than_five_rules_in_one_condition(
     )
 
 
-def test_more_than_five_alarms_baked(stack: cdk.Stack, services: list[ObservedService]) -> None:
+def test_more_than_five_alarms_at_entry(stack: cdk.Stack, services: list[ObservedService]) -> None:
     alarms = list(services[0].alarms.values())
     raises(
         stack,
         services,
-        "stages[0] (Prod): its on-success (bake) condition would hold 7 rules",
+        "stages[1] (Prod): its entry condition would hold 7 rules",
+        stages=[
+            DeployStage(name="Staging", services=[services[0]]),
+            DeployStage(
+                name="Prod",
+                services=[services[1]],
+                gates=[Gate.healthy_before_entry(alarms=alarms)],
+            ),
+        ],
+    )
+
+
+def test_a_gate_refuses_a_composite_alarm(
+    stack: cdk.Stack, services: list[ObservedService]
+) -> None:
+    composite = cdk.aws_cloudwatch.CompositeAlarm(
+        stack,
+        "Either",
+        alarm_rule=cdk.aws_cloudwatch.AlarmRule.any_of(*services[0].critical_alarms),
+    )
+    raises(
+        stack,
+        services,
+        "stages[0].gates (Gate.bake of Prod): alarms[0] (TestStack/Either) is a composite alarm, "
+        "which CodePipeline's CloudWatchAlarm rule does not document reading; pass a metric "
+        "alarm (one alarm over a metric-math expression can combine signals)",
         stages=[
             DeployStage(
                 name="Prod",
                 services=[services[0]],
-                gates=[Gate.bake(cdk.Duration.minutes(5), alarms=alarms)],
+                gates=[Gate.bake(cdk.Duration.minutes(5), alarms=[composite])],
             )
         ],
+    )
+
+
+def test_a_bake_needs_the_stage_rollback(stack: cdk.Stack, services: list[ObservedService]) -> None:
+    raises(
+        stack,
+        services,
+        "stages[0] (Prod): Gate.bake rolls the stage back when an alarm fires, through the "
+        "stage's on-failure rollback, which rollback_on_failure=False turns off; keep one or "
+        "the other",
+        stages=[
+            DeployStage(
+                name="Prod",
+                services=[services[0]],
+                gates=[Gate.bake(cdk.Duration.minutes(5))],
+                rollback_on_failure=False,
+            )
+        ],
+    )
+
+
+def test_services_of_two_architectures_cannot_share_an_image(stack: cdk.Stack) -> None:
+    x86 = ObservedService(stack, "Intel", image=cdk.aws_ecs.ContainerImage.from_registry("a"))
+    arm = ObservedService(
+        stack,
+        "Graviton",
+        image=cdk.aws_ecs.ContainerImage.from_registry("a"),
+        cpu_architecture=cdk.aws_ecs.CpuArchitecture.ARM64,
+    )
+    raises(
+        stack,
+        [x86, arm],
+        "stages deploy one image to services of different CPU architectures (TestStack/Intel is "
+        "X86_64, TestStack/Graviton is ARM64); the image is built for one",
+        stages=[DeployStage(name="Prod", services=[x86, arm])],
     )
 
 
@@ -530,7 +596,9 @@ def test_a_deployment_that_bakes_longer_than_the_deploy_action_waits(
     slow = ObservedService(
         stack,
         "Slow",
-        image=cdk.aws_ecs.ContainerImage.from_registry("public.ecr.aws/nginx/nginx:1.27"),
+        image=cdk.aws_ecs.ContainerImage.from_registry(
+            "public.ecr.aws/nginx/nginx-unprivileged:1.28-alpine"
+        ),
         deployment=Deployment.linear(step_percent=10, step_bake_time=cdk.Duration.minutes(10)),
     )
     message = (

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Annotations, Match, Template
 
-from cdk_devops_constructs import GatedPipeline
+from cdk_devops_constructs import DeployStage, Gate, GatedPipeline, PipelineSource
 from cdk_devops_constructs.gated_pipeline import dora
+from cdk_devops_constructs.gated_pipeline.build import RELEASE_SCRIPT
 
-from .scenarios import CONNECTION_ARN
-from harness.scenarios import Built
+from .scenarios import CONNECTION_ARN, service
+from harness.scenarios import Built, new_stack
 
 
 def scenario(name: str) -> Any:
@@ -223,8 +225,9 @@ def test_production_is_not_entered_while_staging_is_unhealthy(built: Built) -> N
                             "Provider": "CloudWatchAlarm",
                             "Version": "1",
                         },
+                        # The literal name: no export ties the stacks together.
                         "Configuration": {
-                            "AlarmName": ref(built, staging.health_alarm),
+                            "AlarmName": staging.health_alarm_name,
                             "AlarmStates": "ALARM",
                         },
                     }
@@ -234,20 +237,126 @@ def test_production_is_not_entered_while_staging_is_unhealthy(built: Built) -> N
     }
 
 
+def release_variables(built: Built, stage: str) -> dict[str, Any]:
+    """The release action's variables; a value holding a Ref is written ``${Ref:<id>}``."""
+    (action,) = [a for a in stages(built)[stage]["Actions"] if a["Name"] == "Release"]
+    variables = json.loads(as_text(action["Configuration"]["EnvironmentVariables"]))
+    return {v["name"]: v["value"] for v in variables}
+
+
+def as_text(value: Any) -> str:
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(as_text(p) for p in parts)
+    if isinstance(value, dict) and "Ref" in value:
+        return "${Ref:" + value["Ref"] + "}"
+    return str(value)
+
+
 @scenario("defaults")
 def test_each_stage_bakes_on_its_own_health_alarm_and_rolls_back_on_alarm(built: Built) -> None:
-    for name, minutes in (("Staging", "10"), ("Production", "30")):
+    """The bake is an action that watches the alarm for the whole bake time (an on-success
+    CloudWatchAlarm rule passes at once on an OK alarm), after the deploy actions; an alarm
+    fails it, and the stage's on-failure condition rolls the stage back."""
+    for name, minutes in (("Staging", 10), ("Production", 30)):
         service = gated(built).stages[name].services[0]
-        (condition,) = stages(built)[name]["OnSuccess"]["Conditions"]
-        assert condition["Result"] == "ROLLBACK"
-        (rule,) = condition["Rules"]
-        assert rule["RuleTypeId"]["Provider"] == "CloudWatchAlarm"
-        # WaitTime is in minutes (not seconds, as the aws-cdk README example suggests).
-        assert rule["Configuration"] == {
-            "AlarmName": ref(built, service.health_alarm),
-            "AlarmStates": "ALARM",
-            "WaitTime": minutes,
+        assert "OnSuccess" not in stages(built)[name]
+        deploy, release = stages(built)[name]["Actions"][-2:]
+        assert deploy["ActionTypeId"]["Provider"] == "ECS"
+        assert release["Name"] == "Release"
+        assert release["RunOrder"] == deploy["RunOrder"] + 1
+        variables = release_variables(built, name)
+        assert variables["WATCHED_ALARMS"] == service.health_alarm_name
+        assert variables["BAKE_SECONDS"] == str(minutes * 60)
+        assert variables["IMAGE_URI"] == "#{Image.IMAGE_URI}"
+        assert stages(built)[name]["OnFailure"] == {"Result": "ROLLBACK"}
+
+
+@scenario("defaults")
+def test_the_release_records_the_deployed_image_where_the_service_reads_it(built: Built) -> None:
+    """Later stack updates register task definition revisions with the image the pipeline
+    deployed, not the image in the CDK code: the service reads a secret the release writes."""
+    for name in ("Staging", "Production"):
+        service = gated(built).stages[name].services[0]
+        secret_id = logical_id(built, service.node.find_child("DeployedImage"))
+        secret = built.template["Resources"][secret_id]["Properties"]
+        assert release_variables(built, name)["IMAGE_SECRETS"] == secret["Name"]
+        task = built.template["Resources"][logical_id(built, service.task_definition)]
+        app = task["Properties"]["ContainerDefinitions"][0]
+        assert app["Image"] == {
+            "Fn::Join": [
+                "",
+                ["{{resolve:secretsmanager:", {"Ref": secret_id}, ":SecretString:::}}"],
+            ]
         }
+        assert app["DockerLabels"]["cdk-devops-constructs.code-image"] == secret["SecretString"]
+    statements = policy_statements(built, gated(built).node.find_child("ReleaseRole"))
+    secrets = [
+        as_text(r)
+        for s in statements
+        if "secretsmanager:PutSecretValue" in as_list(s["Action"])
+        for r in as_list(s["Resource"])
+    ]
+    # Secrets Manager suffixes six random characters to the name in the ARN.
+    assert sorted(secrets) == sorted(
+        "arn:${Ref:AWS::Partition}:secretsmanager:us-east-1:123456789012:secret:"
+        f"{gated(built).stages[n].services[0]._deployed_by_pipeline()}-??????"
+        for n in ("Staging", "Production")
+    )
+
+
+def test_the_release_script_fails_on_an_alarm_at_any_time_during_the_bake(
+    tmp_path: Any,
+) -> None:
+    """The release action's own script, run with a fake AWS CLI whose alarm goes into ALARM
+    on the third poll, then back to OK: the bake fails, and no image is recorded."""
+    calls = tmp_path / "calls"
+    states = tmp_path / "states"
+    states.write_text("OK\nOK\nALARM\nOK\nOK\n")
+    fake = tmp_path / "aws"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> {calls}\n'
+        'case "$2" in\n'
+        f"  describe-alarms) head -n 1 {states}; sed -i 1d {states} ;;\n"
+        "  describe-alarm-history) echo 0 ;;\n"
+        "esac\n"
+    )
+    fake.chmod(0o755)
+    env = {
+        "PATH": f"{tmp_path}:/usr/bin:/bin",
+        "WATCHED_ALARMS": "app-health",
+        "BAKE_SECONDS": "30",
+        "POLL_SECONDS": "0",
+        "IMAGE_SECRETS": "app/deployed-image",
+        "IMAGE_URI": "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:abc",
+    }
+    result = subprocess.run(
+        ["bash", "-c", RELEASE_SCRIPT], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 1
+    assert "app-health is in ALARM: the stage rolls back" in result.stdout
+    assert "put-secret-value" not in calls.read_text()
+    # An ALARM between two polls is caught in the alarm's history at the end of the bake.
+    states.write_text("OK\n" * 200)
+    fake.write_text(fake.read_text().replace("echo 0 ;;", "echo 1 ;;"))
+    env["BAKE_SECONDS"] = "1"
+    result = subprocess.run(
+        ["bash", "-c", RELEASE_SCRIPT], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 1
+    assert "app-health was in ALARM during the bake" in result.stdout
+    # A clean bake records the image.
+    fake.write_text(fake.read_text().replace("echo 1 ;;", "echo 0 ;;"))
+    calls.write_text("")
+    result = subprocess.run(
+        ["bash", "-c", RELEASE_SCRIPT], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (
+        "secretsmanager put-secret-value --secret-id app/deployed-image --secret-string "
+        + env["IMAGE_URI"]
+    ) in calls.read_text()
 
 
 @scenario("defaults")
@@ -284,14 +393,13 @@ def test_entry_check_waits_for_recovery_when_asked(built: Built) -> None:
 @scenario("all_options")
 def test_bake_watches_extra_alarms(built: Built) -> None:
     dev_api = gated(built).stages["Dev"].services[0]
-    (condition,) = stages(built)["Staging"]["OnSuccess"]["Conditions"]
-    names = [r["Configuration"]["AlarmName"] for r in condition["Rules"]]
-    assert names[-1] == ref(built, dev_api.alarms["errors"])
+    names = release_variables(built, "Staging")["WATCHED_ALARMS"].split(" ")
+    assert names[-1] == "${Ref:" + ref(built, dev_api.alarms["errors"])["Ref"] + "}"
 
 
 @scenario("defaults")
 def test_the_pipeline_role_may_read_alarms_for_its_rules(built: Built) -> None:
-    """Composite alarms are returned to DescribeAlarms only when it is allowed on "*"."""
+    """How the rule calls DescribeAlarms is not documented; "*" serves either way."""
     statement = statement_for(
         policy_statements(built, gated(built).node.find_child("PipelineRole")),
         "cloudwatch:DescribeAlarms",
@@ -302,7 +410,7 @@ def test_the_pipeline_role_may_read_alarms_for_its_rules(built: Built) -> None:
 
 @scenario("defaults")
 def test_manual_approval_notifies_approvers_before_production_deploys(built: Built) -> None:
-    approve, deploy = stages(built)["Production"]["Actions"]
+    approve, deploy, _release = stages(built)["Production"]["Actions"]
     assert approve["ActionTypeId"]["Category"] == "Approval"
     assert approve["RunOrder"] == 1
     assert deploy["RunOrder"] == 2
@@ -419,8 +527,12 @@ def test_services_pull_the_new_image_with_their_execution_roles(built: Built) ->
         "ecr:BatchGetImage",
         "ecr:GetDownloadUrlForLayer",
     ]
-    assert statement["Principal"]["AWS"] == [
-        {"Fn::GetAtt": [logical_id(built, r), "Arn"]} for r in roles
+    # By ARN from the role's literal name: nothing imported from the services' stacks.
+    names = [
+        built.template["Resources"][logical_id(built, r)]["Properties"]["RoleName"] for r in roles
+    ]
+    assert [as_text(p) for p in statement["Principal"]["AWS"]] == [
+        f"arn:${{Ref:AWS::Partition}}:iam::123456789012:role/{n}" for n in names
     ]
     for role in roles:
         policy = built.template["Resources"][
@@ -438,7 +550,7 @@ def test_services_pull_the_new_image_with_their_execution_roles(built: Built) ->
 @scenario("defaults")
 def test_each_stage_deploys_its_services_from_imagedefinitions(built: Built) -> None:
     for name in ("Staging", "Production"):
-        deploy = stages(built)[name]["Actions"][-1]
+        deploy = stages(built)[name]["Actions"][-2]
         assert deploy["ActionTypeId"]["Provider"] == "ECS"
         assert deploy["Configuration"]["FileName"] == "imagedefinitions.json"
         assert deploy["InputArtifacts"] == [{"Name": "Image"}]
@@ -456,7 +568,16 @@ def test_deploy_roles_may_update_only_their_own_services(built: Built) -> None:
         statements = policy_statements(built, role)
         update = statement_for(statements, "ecs:UpdateService")
         (service,) = stage.services
-        assert update["Resource"] == ref(built, service.service)
+        # By the service's literal name: no export ties the service's stack to this one.
+        target = service._ecs_target
+        assert as_text(update["Resource"]) == (
+            "arn:${Ref:AWS::Partition}:ecs:us-east-1:123456789012:service/"
+            f"{target.cluster_name}/{target.service_name}"
+        )
+        ecs_service = built.template["Resources"][logical_id(built, service.service)]
+        assert ecs_service["Properties"]["ServiceName"] == target.service_name
+        cluster = built.template["Resources"][ecs_service["Properties"]["Cluster"]["Ref"]]
+        assert cluster["Properties"]["ClusterName"] == target.cluster_name
         pass_role = statement_for(statements, "iam:PassRole")
         assert pass_role["Condition"] == {
             "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
@@ -486,6 +607,7 @@ def test_cloudformation_target_changes_the_stack_before_the_service(built: Built
         ("PrepareInfrastructure", 2),
         ("ApplyInfrastructure", 3),
         ("Deploy-Api", 4),
+        ("Release", 5),
     ]
     prepare = actions[1]["Configuration"]
     assert prepare["ActionMode"] == "CHANGE_SET_REPLACE"
@@ -543,9 +665,9 @@ def test_artifact_objects_are_readable_only_by_the_pipeline_roles(built: Built) 
     writers = by_sid["PipelineRolesWriteArtifacts"]
     assert readers["Action"] == ["s3:GetObject", "s3:GetObjectVersion"]
     assert writers["Action"] == ["s3:PutObject", "s3:PutObjectAcl"]
-    # pipeline, source action, image build (write); unit test, 2 deploy roles (read only)
+    # pipeline, source action, image build (write); unit test, release, 2 deploy roles (read)
     assert len(writers["Principal"]["AWS"]) == 3
-    assert len(readers["Principal"]["AWS"]) == 6
+    assert len(readers["Principal"]["AWS"]) == 7
     assert any(s["Effect"] == "Deny" and s["Action"] == "s3:*" for s in policy)  # SSL only
 
 
@@ -628,11 +750,16 @@ def test_eventbridge_may_publish_to_the_encrypted_topic(built: Built) -> None:
             "PolicyDocument": {
                 "Statement": Match.array_with(
                     [
+                        # AWS documents no condition for EventBridge: the source account is
+                        # checked only when the request carries it.
                         Match.object_like(
                             {
-                                "Sid": Match.string_like_regexp("^EventBridgePublishesEventsOf"),
+                                "Sid": Match.string_like_regexp("^AllowEventsOf.*ToPublish$"),
                                 "Action": "sns:Publish",
                                 "Principal": {"Service": "events.amazonaws.com"},
+                                "Condition": {
+                                    "StringEqualsIfExists": {"aws:SourceAccount": "123456789012"}
+                                },
                             }
                         )
                     ]
@@ -641,8 +768,15 @@ def test_eventbridge_may_publish_to_the_encrypted_topic(built: Built) -> None:
         },
     )
     key = built.template["Resources"][logical_id(built, gated(built).encryption_key)]
-    sids = {s.get("Sid") for s in key["Properties"]["KeyPolicy"]["Statement"]}
-    assert "AllowEventBridgeToPublishPipelineEvents" in sids
+    (statement,) = [
+        s
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+        if s.get("Sid") == "AllowEventsToPublishToEncryptedTopics"
+    ]
+    # "Adding the aws:SourceAccount and aws:SourceArn to a AWS KMS policy is not supported
+    # for EventBridge-to-encrypted topics" (SNS developer guide).
+    assert "Condition" not in statement
+    assert statement["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
 
 
 @scenario("defaults")
@@ -700,11 +834,28 @@ def test_dora_queries_use_at_most_two_stats_commands_and_sort_last() -> None:
 
 
 @pytest.mark.parametrize("built", ["gated_pipeline/all_options"], indirect=True)
-def test_a_window_and_a_health_check_on_one_stage_warn_about_when_health_is_read(
-    built: Built,
-) -> None:
-    """CodePipeline reads the alarms of an entry condition once, when the change arrives."""
-    warnings = Annotations.from_stack(built.stack).find_warning(
-        "*", Match.string_like_regexp("evaluated when the change reaches the stage")
+def test_a_window_and_a_health_check_warn_only_without_a_later_gate(built: Built) -> None:
+    """ "After the deployment window opens, CodePipeline does not check the CloudWatchAlarm
+    alarm again" (DeploymentWindow rule reference): a stage with both is warned about, unless
+    an approval or a bake acts later (all_options' production has both, and is not)."""
+    message = Match.string_like_regexp("checked when a change reaches the stage")
+    assert Annotations.from_stack(built.stack).find_warning("*", message) == []
+    stack = new_stack()
+    staging, production = service(stack, "Staging"), service(stack, "Production")
+    GatedPipeline(
+        stack,
+        "Delivery",
+        source=PipelineSource.connection(connection_arn=CONNECTION_ARN, owner="o", repo="r"),
+        stages=[
+            DeployStage(name="Staging", services=[staging]),
+            DeployStage(
+                name="Production",
+                services=[production],
+                gates=[
+                    Gate.deployment_window("* * 9-16 ? * MON-THU *"),
+                    Gate.healthy_before_entry(),
+                ],
+            ),
+        ],
     )
-    assert warnings
+    assert Annotations.from_stack(stack).find_warning("*", message) != []

@@ -26,7 +26,7 @@ from cdk_devops_constructs import (
 from .scenarios import CONNECTION_ARN, service
 from harness import compliance, scenarios
 
-CRONS = ("* * 9-16 ? * MON-FRI *", "0 0 22 ? * SUN", "* 0/30 * L * ? *", "* * 8-18 ? * 2-6")
+CRONS = ("* * 9-16 ? * MON-FRI *", "* 0 22 ? * SUN", "* 0/30 * L * ? *", "* * 8-18 ? * 2-6")
 ZONES = ("UTC", "Europe/Berlin", "America/New_York", "UTC+05:30", "EST")
 NAMES = st.from_regex(r"[A-Z][a-z]{2,8}", fullmatch=True).filter(
     lambda n: n not in ("Source", "Build")
@@ -47,6 +47,7 @@ class StageSpec:
     approvers: list[str] = field(default_factory=list)
     rollback_on_failure: bool = True
     bake_alarms: list[Any] = field(default_factory=list)
+    healthy_alarms: list[Any] = field(default_factory=list)
 
 
 @st.composite
@@ -55,16 +56,18 @@ def stage_specs(draw: st.DrawFn) -> list[StageSpec]:
     specs = []
     for index, name in enumerate(names):
         kinds = ["approval", "bake", "window"] + (["healthy"] if index else [])
+        gates = draw(st.lists(st.sampled_from(kinds), unique=True))
         specs.append(
             StageSpec(
                 name=name,
-                gates=draw(st.lists(st.sampled_from(kinds), unique=True)),
+                gates=gates,
                 bake=draw(st.integers(1, 60)),
                 wait=draw(st.one_of(st.none(), st.integers(1, 60))),
                 cron=draw(st.sampled_from(CRONS)),
                 zone=draw(st.sampled_from(ZONES)),
                 approvers=draw(emails),
-                rollback_on_failure=draw(st.booleans()),
+                # A bake rolls back through the stage's on-failure rollback.
+                rollback_on_failure=draw(st.booleans()) or "bake" in gates,
             )
         )
     return specs
@@ -76,7 +79,8 @@ def gates_of(spec: StageSpec) -> list[Gate]:
         "bake": Gate.bake(cdk.Duration.minutes(spec.bake), alarms=spec.bake_alarms),
         "window": Gate.deployment_window(spec.cron, time_zone=spec.zone),
         "healthy": Gate.healthy_before_entry(
-            wait=cdk.Duration.minutes(spec.wait) if spec.wait else None
+            alarms=spec.healthy_alarms,
+            wait=cdk.Duration.minutes(spec.wait) if spec.wait else None,
         ),
     }
     return [made[kind] for kind in spec.gates]
@@ -154,6 +158,7 @@ def breaking(specs: list[StageSpec], svc: ObservedService) -> st.SearchStrategy[
             ("first_stage_healthy", st.just(True), "watches no alarm"),
             ("duplicate_name", st.just(first.name), "must not repeat a name"),
             ("too_many_rules", st.just(alarms), "CodePipeline allows at most 5 rules"),
+            ("bake_without_rollback", st.just(False), "rollback_on_failure=False turns off"),
         ]
     )
 
@@ -180,7 +185,9 @@ def test_an_invalid_combination_raises_a_clear_value_error(
     elif change == "duplicate_name":
         specs.append(StageSpec(name=value))
     elif change == "too_many_rules":
-        first.gates, first.bake, first.bake_alarms = ["bake"], 5, value
+        specs.append(StageSpec(name="ZzzLast", gates=["healthy"], healthy_alarms=value))
+    elif change == "bake_without_rollback":
+        first.gates, first.bake, first.rollback_on_failure = ["bake"], 5, value
     id = f"P{next(_ids)}"
     with pytest.raises(ValueError, match=rf"^TestStack/{id}: ") as failure:
         build(stack, id, specs, svc)

@@ -12,7 +12,7 @@ from cdk_devops_constructs import Deployment, ObservedService
 
 from harness.scenarios import imported_platform, scenario
 
-IMAGE = "public.ecr.aws/nginx/nginx:1.27"
+IMAGE = "public.ecr.aws/nginx/nginx-unprivileged:1.28-alpine"
 CERTIFICATE_ARN = (
     "arn:aws:acm:us-east-1:123456789012:certificate/0b1f7c2a-5d9e-4c3b-9a7e-1c2d3e4f5a6b"
 )
@@ -29,9 +29,7 @@ def image() -> ecs.ContainerImage:
 @scenario("observed_service/defaults")
 def defaults(stack: cdk.Stack) -> ObservedService:
     """What the README quickstart writes: an image, a port, an on-call address."""
-    return ObservedService(
-        stack, "Checkout", image=image(), container_port=80, alarm_emails=["oncall@example.com"]
-    )
+    return ObservedService(stack, "Checkout", image=image(), alarm_emails=["oncall@example.com"])
 
 
 @scenario("observed_service/all_options")
@@ -52,6 +50,7 @@ def all_options(stack: cdk.Stack) -> ObservedService:
         secrets={"DB_PASSWORD": ecs.Secret.from_secrets_manager(secret)},
         command=["serve", "--port", "8443"],
         user="1000:1000",
+        writable_paths=["/tmp", "/var/cache/payments"],
         health_check_path="/healthz",
         service_name="payments",
         min_capacity=3,
@@ -95,7 +94,7 @@ def bring_your_own(stack: cdk.Stack) -> ObservedService:
 @scenario("observed_service/shared_load_balancer")
 def shared_load_balancer(stack: cdk.Stack) -> tuple[ObservedService, ObservedService]:
     """Two services behind one load balancer, routed by path."""
-    web = ObservedService(stack, "Web", image=image(), container_port=80)
+    web = ObservedService(stack, "Web", image=image())
     api = ObservedService(
         stack,
         "Api",

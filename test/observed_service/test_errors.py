@@ -49,6 +49,30 @@ def build(stack: cdk.Stack, id: str = "Svc", **props: Any) -> ObservedService:
             "health_check_path must start with '/' and be at most 1024 characters, got 'health'",
         ),
         ({"min_capacity": 0}, "min_capacity must be at least 1, got 0"),
+        ({"writable_paths": "/tmp"}, "writable_paths must be a list of absolute paths, got '/tmp'"),
+        (
+            {"writable_paths": ["tmp"]},
+            "writable_paths[0] must be an absolute path below / of letters, digits, '.', '_' and "
+            "'-' (like '/var/cache/nginx'), got 'tmp'",
+        ),
+        (
+            {"writable_paths": ["/"]},
+            "writable_paths[0] must be an absolute path below / of letters, digits, '.', '_' and "
+            "'-' (like '/var/cache/nginx'), got '/'",
+        ),
+        (
+            {"writable_paths": ["/var/../etc"]},
+            "writable_paths[0] must not contain '.' or '..', got '/var/../etc'",
+        ),
+        (
+            {"writable_paths": ["/var/cache", "/var-cache"]},
+            "writable_paths[1] ('/var-cache') and '/var/cache' are the same volume; list each "
+            "directory once",
+        ),
+        (
+            {"writable_paths": [f"/d{i}" for i in range(11)]},
+            "writable_paths must hold at most 10 paths, got 11",
+        ),
         (
             {"min_capacity": 5, "max_capacity": 3},
             "max_capacity must be at least min_capacity (5), got 3",

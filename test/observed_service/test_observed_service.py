@@ -42,17 +42,26 @@ def containers(built: Built) -> dict[str, Any]:
 
 
 @scenario("defaults")
-def test_deployments_roll_back_on_circuit_breaker_and_on_critical_alarms(built: Built) -> None:
+def test_deployments_roll_back_on_circuit_breaker_and_on_the_health_signal(built: Built) -> None:
     config = only(built, "AWS::ECS::Service")["DeploymentConfiguration"]
     assert config["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
     assert config["Alarms"]["Enable"] is True
     assert config["Alarms"]["Rollback"] is True
-    names = {
-        a["Properties"]["AlarmName"] for a in resources(built, "AWS::CloudWatch::Alarm").values()
-    }
-    watched = config["Alarms"]["AlarmNames"]
-    assert [n.rsplit("-", 1)[-1] for n in watched] == ["errors", "latency", "hosts"]
-    assert set(watched) <= names, "ECS must watch alarms that exist, by their literal names"
+    health = built.template["Resources"]["CheckoutAlarmsHealth64ED0BD7"]
+    assert health["Type"] == "AWS::CloudWatch::Alarm", "a metric alarm, as ECS documents"
+    assert config["Alarms"]["AlarmNames"] == [health["Properties"]["AlarmName"]]
+
+
+@pytest.mark.parametrize(
+    "built", ["observed_service/linear", "observed_service/all_options"], indirect=True
+)
+def test_canary_and_linear_deployments_have_no_circuit_breaker(built: Built) -> None:
+    """ECS documents the circuit breaker for rolling and blue/green deployments only; canary
+    and linear ones roll back on the health signal."""
+    config = only(built, "AWS::ECS::Service")["DeploymentConfiguration"]
+    assert config["Strategy"] in ("CANARY", "LINEAR")
+    assert "DeploymentCircuitBreaker" not in config
+    assert config["Alarms"]["Rollback"] is True
 
 
 @scenario("defaults")
@@ -266,9 +275,26 @@ def test_the_load_balancer_is_hardened_and_logged(built: Built) -> None:
         for a in only(built, "AWS::ElasticLoadBalancingV2::LoadBalancer")["LoadBalancerAttributes"]
     }
     assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
-    assert attributes["deletion_protection.enabled"] == "true"
     assert attributes["routing.http.desync_mitigation_mode"] == "defensive"
     assert attributes["access_logs.s3.enabled"] == "true"
+    # Not termination-protected: a test stack, whose failed create or cdk destroy must not
+    # stop at a load balancer CloudFormation cannot delete.
+    assert attributes["deletion_protection.enabled"] == "false"
+
+
+def test_a_termination_protected_stack_protects_its_load_balancer() -> None:
+    stack = cdk.Stack(
+        compliance.compliance_app(), "Prod", env=compliance.ENV, termination_protection=True
+    )
+    ObservedService(stack, "Checkout", image=image())
+    attributes = {
+        a["Key"]: a["Value"]
+        for r in template_of(stack)
+        .find_resources("AWS::ElasticLoadBalancingV2::LoadBalancer")
+        .values()
+        for a in r["Properties"]["LoadBalancerAttributes"]
+    }
+    assert attributes["deletion_protection.enabled"] == "true"
 
 
 @scenario("defaults")
@@ -349,8 +375,38 @@ def test_autoscaling_tracks_cpu_and_requests_per_task(built: Built) -> None:
 
 
 @scenario("defaults")
+def test_only_tmp_is_writable_by_default(built: Built) -> None:
+    app = containers(built)["app"]
+    assert app["ReadonlyRootFilesystem"] is True
+    assert app["MountPoints"] == [
+        {"ContainerPath": "/tmp", "ReadOnly": False, "SourceVolume": "tmp"}
+    ]
+    assert only(built, "AWS::ECS::TaskDefinition")["Volumes"] == [{"Name": "tmp"}]
+
+
+@scenario("all_options")
+def test_each_writable_path_gets_an_ephemeral_volume(built: Built) -> None:
+    """An image that writes elsewhere than /tmp at start declares it; each path is an empty
+    directory on the task's storage, the rest of the root stays read-only."""
+    app = containers(built)["app"]
+    assert app["ReadonlyRootFilesystem"] is True
+    assert app["MountPoints"] == [
+        {"ContainerPath": "/tmp", "ReadOnly": False, "SourceVolume": "tmp"},
+        {
+            "ContainerPath": "/var/cache/payments",
+            "ReadOnly": False,
+            "SourceVolume": "var-cache-payments",
+        },
+    ]
+    volumes = only(built, "AWS::ECS::TaskDefinition")["Volumes"]
+    assert {"Name": "var-cache-payments"} in volumes
+    assert all(set(v) == {"Name"} for v in volumes), "task storage, not a host or EFS volume"
+
+
+@scenario("defaults")
 def test_every_alarm_notifies_on_alarm_and_ok_within_three_minutes(built: Built) -> None:
     alarms = resources(built, "AWS::CloudWatch::Alarm")
+    del alarms["CheckoutAlarmsHealth64ED0BD7"]  # the signal, below
     assert len(alarms) == 6
     for alarm in (a["Properties"] for a in alarms.values()):
         assert (
@@ -375,17 +431,53 @@ def test_the_error_alarm_is_a_rate_that_ignores_nearly_idle_minutes(built: Built
 
 
 @scenario("defaults")
-def test_the_health_alarm_is_any_critical_alarm(built: Built) -> None:
-    health = only(built, "AWS::CloudWatch::CompositeAlarm")
-    rule = json.dumps(health["AlarmRule"])
-    for key in ("Errors", "Latency", "UnhealthyHosts", "RunningTasks"):
-        assert f"CheckoutAlarms{key}" in rule
-    for key in ("Cpu", "Memory"):
-        assert f"CheckoutAlarms{key}" not in rule
-    assert "AlarmActions" not in health, "members notify; the composite is a signal"
+def test_the_health_signal_is_one_metric_alarm_over_the_critical_signals(built: Built) -> None:
+    """A metric alarm (every consumer documents reading those; DescribeAlarms returns
+    composite alarms only when asked) over one expression: 5xx rate, p99 latency, unhealthy
+    targets, and tasks running or starting, with the thresholds of the critical alarms."""
+    assert resources(built, "AWS::CloudWatch::CompositeAlarm") == {}
+    health = built.template["Resources"]["CheckoutAlarmsHealth64ED0BD7"]["Properties"]
+    (expression,) = [m for m in health["Metrics"] if m.get("ReturnData")]
+    assert expression["Expression"] == (
+        "IF(FILL(errorRate, 0) > 5, 1, 0) + IF(FILL(p99, 0) > 2, 1, 0)"
+        " + IF(FILL(unhealthyTargets, 0) > 0, 1, 0) + IF(tasksUp < 2, 1, 0)"
+    )
+    stats = {m["Id"]: m["MetricStat"] for m in health["Metrics"] if "MetricStat" in m}
+    assert {s["Metric"]["MetricName"] for s in stats.values()} == {
+        "HTTPCode_Target_5XX_Count",
+        "RequestCount",
+        "TargetResponseTime",
+        "UnHealthyHostCount",
+        "RunningTaskCount",
+        "PendingTaskCount",
+    }
+    assert len(stats) <= 10, "CloudWatch's limit of metrics in one alarm"
+    assert health["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert health["Threshold"] == 1
+    assert health["EvaluationPeriods"] == health["DatapointsToAlarm"] == 3
+    assert health["TreatMissingData"] == "notBreaching"
+    assert "AlarmActions" not in health, "the critical alarms notify; this is a signal"
     service = built.value
-    assert service.health_alarm.alarm_arn
+    assert service.health_alarm_name == health["AlarmName"]
     assert len(service.critical_alarms) == 4
+
+
+@scenario("blue_green")
+def test_the_health_signal_reads_both_target_groups_within_the_metric_limit(built: Built) -> None:
+    (health,) = [
+        r["Properties"]
+        for k, r in resources(built, "AWS::CloudWatch::Alarm").items()
+        if k.startswith("SearchAlarmsHealth")
+    ]
+    stats = [m for m in health["Metrics"] if "MetricStat" in m]
+    assert len(stats) == 10  # 5xx, requests, p99, unhealthy per target group; running, pending
+    groups = {
+        json.dumps(d["Value"])
+        for m in stats
+        for d in m["MetricStat"]["Metric"]["Dimensions"]
+        if d["Name"] == "TargetGroup"
+    }
+    assert len(groups) == 2
 
 
 @scenario("defaults")

@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Annotations, Duration, Names, RemovalPolicy, Stack
+from aws_cdk import Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_appconfig as appconfig
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ecs as ecs
@@ -17,9 +17,9 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from .. import _validation as check
+from .._alarms import AlarmFactory
 from .._compliance import acknowledge
-from .._encryption import allow_services_to_publish
-from .._policies import add_statement
+from .._notifications import allow_to_publish, appconfig_deployment_notices
 from ..observed_service import ObservedService
 from .agent import (
     AGENT_CONTAINER_NAME,
@@ -32,7 +32,7 @@ from .agent import (
     default_health_check,
 )
 from .flags import Flag, render_document, to_json
-from .schema import validator_schema
+from .readiness import AlarmReadiness
 from .strategy import Rollout
 
 # Names end up in the agent's URL path (/applications/<name>/environments/<name>/...), so
@@ -52,10 +52,11 @@ class FeatureFlaggedDeploy(Construct):
     environment in turn, each rollout rolled back by the alarms of the services it feeds.
 
     About fifteen lines give: an AppConfig application with one environment per stage; a
-    feature-flag configuration profile whose JSON Schema validator holds console edits to the
-    rules declared in code; a hosted version that changes, and deploys, only when the flags
-    do; deployments that run one environment after the other (staging first), after the
-    services they feed are updated; automatic rollback on the services' critical alarms;
+    feature-flag configuration profile whose document carries the constraints declared in
+    code, to which AppConfig holds every value, console edits included; a hosted version that
+    changes, and deploys, only when the flags do; deployments that run one environment after
+    the other (staging first), after the services they feed are updated and once their
+    rollback alarms have been evaluated; automatic rollback on the services' health signal;
     deployment start, completion and rollback notices on the services' alarm topics; and, in
     each attached service, the AppConfig Agent sidecar, the variables that say where the flags
     are, and read access to that one configuration.
@@ -102,14 +103,16 @@ class FeatureFlaggedDeploy(Construct):
             Each gets the AppConfig Agent sidecar, the ``APPCONFIG_*`` and
             ``FEATURE_FLAGS_URL`` variables and read access to that environment's flags; the
             environment's deployments start after those services are updated, are rolled back
-            by their critical alarms and are announced on their alarm topic. Default: none.
+            by their ``health_alarm`` and are announced on their alarm topic. Any number of
+            services: more than AppConfig's 5 monitors per environment share one composite
+            alarm. Default: none.
         :param rollout: how fast a change reaches an environment, and how long alarms are then
             watched. Default: ``Rollout.canary()`` (AWS's Canary10Percent20Minutes: 30 minutes
             per environment).
         :param rollback_alarms: environment -> the alarms whose ALARM state rolls a deployment
-            back there (at most 5), replacing the default. Default: the ``critical_alarms`` of
-            the environment's services (5xx rate, p99 latency, unhealthy targets, running
-            tasks).
+            back there (at most 5), replacing the default. Default: the ``health_alarm`` of
+            each of the environment's services (5xx rate, p99 latency, unhealthy targets,
+            tasks running).
         :param notification_topic: topic that receives deployment start, completion and
             rollback notices of every environment. Default: the ``alarm_topic`` of each
             environment's first service; none for environments without a service.
@@ -150,16 +153,6 @@ class FeatureFlaggedDeploy(Construct):
 
         self.flags_document: str = to_json(document)
         """The feature-flag document deployed: compact JSON, keys sorted, ASCII only."""
-        schema, specific = validator_schema(flags)
-        self.validator_schema: str = schema
-        """The JSON Schema (draft 4) attached to the configuration profile as validator."""
-        if not specific:
-            Annotations.of(self).add_warning_v2(
-                "cdk-devops-constructs:generic-flag-schema",
-                "the document-specific JSON Schema would exceed AppConfig's 32,768-character "
-                "validator limit, so only AppConfig's generic rules are attached: console edits "
-                "are no longer held to the constraints declared in code",
-            )
         digest = hashlib.sha256(self.flags_document.encode()).hexdigest()
         description = description or f"Feature flags of {self.node.path}"
         application_name = application_name or Names.unique_resource_name(
@@ -175,7 +168,8 @@ class FeatureFlaggedDeploy(Construct):
             self, "DeploymentStrategy"
         )
         """AWS's predefined strategy matching ``rollout``, or the strategy created for it."""
-        self.alarm_role: iam.IRole | None = self._alarm_role(alarms)
+        monitored = {name: self._monitored(name, alarms[name]) for name in environments}
+        self.alarm_role: iam.IRole | None = self._alarm_role(monitored)
         """The role AppConfig assumes to read the rollback alarms (None when none is watched)."""
         environments_scope = Construct(self, "Environments")
         self.environments: dict[str, appconfig.Environment] = {
@@ -187,12 +181,17 @@ class FeatureFlaggedDeploy(Construct):
                 description=_environment_description(environments, i, len(alarms[name])),
                 monitors=[
                     appconfig.Monitor.from_cloud_watch_alarm(alarm, self.alarm_role)
-                    for alarm in alarms[name]
+                    for alarm in monitored[name]
                 ],
             )
             for i, name in enumerate(environments)
         }
         """Environment name -> AppConfig environment, in rollout order."""
+        if self._alarm_policy is not None:
+            # AppConfig may read the alarms from the environment's creation on (the role's
+            # policy is a resource of its own, which a Ref to the role does not wait for).
+            for environment in self.environments.values():
+                environment.node.add_dependency(self._alarm_policy)
 
         # --- Configuration profile, validator, hosted version -------------------------------
         # The L2 HostedConfiguration renders the profile and the version. Its content is the
@@ -204,7 +203,12 @@ class FeatureFlaggedDeploy(Construct):
             name=configuration_name,
             type=appconfig.ConfigurationType.FEATURE_FLAGS,
             content=appconfig.ConfigurationContent.from_inline_json(self.flags_document),
-            validators=[appconfig.JsonSchemaValidator.from_inline(self.validator_schema)],
+            # No validator: AppConfig takes Lambda validators for feature flags, and JSON
+            # Schema validators only for free-form configurations ("AWS AppConfig
+            # automatically validates feature flags against a JSON Schema", AppConfig user
+            # guide, "Understanding validators"). The constraints declared in code are part
+            # of the document, and AppConfig holds every value, console edits included, to
+            # them.
             deployment_strategy=self.deployment_strategy,
             description=description,
         )
@@ -234,7 +238,7 @@ class FeatureFlaggedDeploy(Construct):
             if topic is None:
                 continue
             if not any(topic is t for t in allowed):
-                self._allow_appconfig_to_publish(topic)
+                allow_to_publish(topic, appconfig_deployment_notices(Stack.of(self).account))
                 allowed.append(topic)
             association = appconfig.CfnExtensionAssociation(
                 notifications_scope,
@@ -263,6 +267,8 @@ class FeatureFlaggedDeploy(Construct):
         self.deployments: dict[str, appconfig.CfnDeployment] = {}
         """Environment name -> deployment of the current hosted version."""
         deployments_scope = Construct(self, "Deployments")
+        watched = [a for name in environments for a in monitored[name]]
+        readiness = AlarmReadiness(self, "AlarmReadiness", alarms=watched) if watched else None
         previous: appconfig.CfnDeployment | None = None
         for name in environments:
             deployment = appconfig.CfnDeployment(
@@ -281,6 +287,12 @@ class FeatureFlaggedDeploy(Construct):
                 deployment.node.add_dependency(service.service)
             if name in self.notifications:
                 deployment.node.add_dependency(self.notifications[name])
+            if readiness is not None and monitored[name]:
+                # New alarms are INSUFFICIENT_DATA, a rollback signal to AppConfig: the
+                # deployment starts once they have been evaluated (readiness.py).
+                deployment.node.add_dependency(
+                    readiness.wait_for(name, monitored[name]), self._alarm_policy
+                )
             self.deployments[name] = deployment
             previous = deployment
 
@@ -366,11 +378,29 @@ class FeatureFlaggedDeploy(Construct):
             ],
         )
 
+    def _monitored(
+        self, environment: str, alarms: Sequence[cloudwatch.IAlarm]
+    ) -> list[cloudwatch.IAlarm]:
+        """The monitors of ``environment``: its alarms, or, for more than AppConfig's 5, one
+        composite alarm over them (AppConfig documents reading composite alarms: "To return
+        information about CloudWatch composite alarms, the DescribeAlarms API operation must be
+        assigned * permissions", AppConfig user guide, "Configure permissions for automatic
+        rollback")."""
+        if len(alarms) <= MAX_MONITORS:
+            return list(alarms)
+        health = AlarmFactory(_child(self, "EnvironmentHealth"), None).any_of(
+            environment,
+            alarms,
+            description=f"A service that reads the {environment} flags is unhealthy",
+        )
+        return [health]
+
     def _alarm_role(self, alarms: Mapping[str, Sequence[cloudwatch.IAlarm]]) -> iam.IRole | None:
         """One role AppConfig assumes to read the state of every rollback alarm."""
         watched: list[cloudwatch.IAlarm] = []
         for environment_alarms in alarms.values():
             watched.extend(a for a in environment_alarms if not any(a is w for w in watched))
+        self._alarm_policy: iam.ManagedPolicy | None = None
         if not watched:
             return None
         role = iam.Role(
@@ -398,26 +428,8 @@ class FeatureFlaggedDeploy(Construct):
         )
         if not metric_only:
             acknowledge(policy, "appconfig-composite-alarm-monitor-policy")
+        self._alarm_policy = policy
         return role
-
-    def _allow_appconfig_to_publish(self, topic: sns.ITopic) -> None:
-        """The SNS extension publishes as the AppConfig service: the topic policy, and the key
-        policy of an encrypted topic, must let it."""
-        add_statement(
-            topic,
-            iam.PolicyStatement(
-                sid="AllowAppConfigDeploymentEvents",
-                principals=[iam.ServicePrincipal(APPCONFIG)],
-                actions=["sns:Publish"],
-                resources=[topic.topic_arn],
-                # AppConfig publishes on behalf of this account only.
-                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
-            ),
-            why="feature-flag deployment notices",
-        )
-        key = topic.master_key
-        if key is not None:
-            allow_services_to_publish(key, [APPCONFIG], sid="AllowAppConfigToPublishToTopics")
 
     # --- Validation -------------------------------------------------------------------------
 
@@ -491,19 +503,18 @@ class FeatureFlaggedDeploy(Construct):
         for name in environments:
             given = (rollback_alarms or {}).get(name)
             if given is None:
-                alarms[name] = [a for s in attached[name] for a in s.critical_alarms]
-                prop = f"the critical alarms of services[{name!r}]"
-            else:
-                if isinstance(given, str) or not isinstance(given, Sequence):
-                    check.fail(self, f"rollback_alarms[{name!r}] must be a list, got {given!r}")
-                alarms[name] = list(given)
-                prop = f"rollback_alarms[{name!r}]"
+                # Any number: more than AppConfig's 5 are combined (_monitored).
+                alarms[name] = [s.health_alarm for s in attached[name]]
+                continue
+            if isinstance(given, str) or not isinstance(given, Sequence):
+                check.fail(self, f"rollback_alarms[{name!r}] must be a list, got {given!r}")
+            alarms[name] = list(given)
             if len(alarms[name]) > MAX_MONITORS:
                 check.fail(
                     self,
-                    f"{prop} must be at most {MAX_MONITORS} alarms (AppConfig's limit per "
-                    f"environment), got {len(alarms[name])}; pass rollback_alarms={{{name!r}: "
-                    "[service.health_alarm, ...]} to watch one composite alarm per service",
+                    f"rollback_alarms[{name!r}] must be at most {MAX_MONITORS} alarms "
+                    f"(AppConfig's limit per environment), got {len(alarms[name])}; combine "
+                    "them in one metric alarm over a metric-math expression",
                 )
         return alarms
 

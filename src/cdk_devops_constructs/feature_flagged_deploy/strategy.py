@@ -28,6 +28,11 @@ PREDEFINED: dict[tuple[GrowthType, float, int, int], appconfig.DeploymentStrateg
     ("LINEAR", 20, 30, 30): appconfig.DeploymentStrategyId.LINEAR_20_PERCENT_EVERY_6_MINUTES,
 }
 MAX_MINUTES = 1440  # DeploymentDurationInMinutes and FinalBakeTimeInMinutes
+# CloudFormation's AWS::AppConfig::Deployment handler waits for the deployment to finish: its
+# registry schema gives create a timeout of 1,445 minutes and the appconfig:GetDeployment
+# permission, which a handler that returned at once would need for neither. Duration and bake
+# together stay within 24 hours, 5 minutes short of it.
+MAX_DEPLOYMENT_MINUTES = 1440
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,17 @@ class Rollout:
             ("rollout.bake_time", self.bake_time),
         ):
             check.minutes_in(scope, prop, value, Duration.minutes(0), Duration.minutes(MAX_MINUTES))
+        if check.is_token(self.duration) or check.is_token(self.bake_time):
+            return
+        total = int(self.duration.to_minutes() + self.bake_time.to_minutes())
+        if total > MAX_DEPLOYMENT_MINUTES:
+            check.fail(
+                scope,
+                f"rollout.duration + rollout.bake_time must be at most {MAX_DEPLOYMENT_MINUTES} "
+                "minutes (24 hours): CloudFormation waits for each environment's deployment, "
+                "bake included, and gives up after 1,445 minutes (the create timeout of "
+                f"AWS::AppConfig::Deployment), got {total} minutes",
+            )
 
     def deployment_strategy(self, scope: Construct, id: str) -> appconfig.IDeploymentStrategy:
         """AWS's predefined strategy when one matches, else a new strategy in ``scope``."""

@@ -19,7 +19,14 @@ from .stages import PipelineTest
 # A specific, supported image (Ubuntu 22.04, Docker), never "latest": builds change only when
 # this library changes it.
 DEFAULT_BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
+# For services on ARM64 (Graviton): images are built on a host of the same architecture, since
+# an amd64 image exits with "exec format error" on an arm64 task.
+DEFAULT_ARM_BUILD_IMAGE = codebuild.LinuxArmBuildImage.AMAZON_LINUX_2023_STANDARD_3_0
 DEFAULT_COMPUTE = codebuild.ComputeType.SMALL
+# The release action mostly waits: the cheapest host that runs the AWS CLI (arm64, SMALL).
+RELEASE_BUILD_IMAGE = codebuild.LinuxArmBuildImage.AMAZON_LINUX_2023_STANDARD_3_0
+RELEASE_TIMEOUT_MARGIN = Duration.minutes(15)
+DOCKER_PLATFORMS = {"X86_64": "linux/amd64", "ARM64": "linux/arm64"}
 DEFAULT_BUILD_TIMEOUT = Duration.minutes(30)
 IMAGE_DEFINITIONS = "imagedefinitions.json"
 
@@ -57,8 +64,8 @@ IMAGE_BUILD_COMMANDS = {
         'if aws ecr describe-images --repository-name "$REPOSITORY_NAME" '
         '--image-ids imageTag="$IMAGE_TAG" > /dev/null 2>&1; then '
         'echo "$IMAGE_URI exists, not rebuilt"; '
-        'else docker build --file "$DOCKERFILE" --tag "$IMAGE_URI" "$BUILD_CONTEXT" '
-        '&& docker push "$IMAGE_URI"; fi',
+        'else docker build --platform "$DOCKER_PLATFORM" --file "$DOCKERFILE" '
+        '--tag "$IMAGE_URI" "$BUILD_CONTEXT" && docker push "$IMAGE_URI"; fi',
     ],
     "post_build": [
         # One entry per container name, all pointing at the new image.
@@ -79,6 +86,7 @@ def image_build_project(
     role: ServiceRole,
     repository: ecr.IRepository,
     container_names: Sequence[str],
+    platform: str,
     dockerfile: str,
     build_context: str,
     build_image: codebuild.IBuildImage,
@@ -87,8 +95,9 @@ def image_build_project(
     encryption_key: kms.IKey,
     log_group: logs.ILogGroup,
 ) -> codebuild.PipelineProject:
-    """Builds the repository's container image, pushes it tagged with the source revision and
-    writes ``imagedefinitions.json``. The only project with privileged mode (Docker needs it)."""
+    """Builds the repository's container image for ``platform`` (``linux/amd64`` or
+    ``linux/arm64``), pushes it tagged with the source revision and writes
+    ``imagedefinitions.json``. The only project with privileged mode (Docker needs it)."""
     project = codebuild.PipelineProject(
         scope,
         "ImageBuild",
@@ -103,10 +112,13 @@ def image_build_project(
             "DOCKERFILE": _plain(dockerfile),
             "BUILD_CONTEXT": _plain(build_context),
             "CONTAINER_NAMES": _plain(" ".join(container_names)),
+            "DOCKER_PLATFORM": _plain(platform),
         },
         build_spec=codebuild.BuildSpec.from_object(
             {
                 "version": "0.2",
+                # The release actions record the image deployed (pipeline variable Image.IMAGE_URI).
+                "env": {"exported-variables": ["IMAGE_URI"]},
                 "phases": {
                     phase: {"commands": commands}
                     for phase, commands in IMAGE_BUILD_COMMANDS.items()
@@ -191,6 +203,76 @@ def project_for_test(
     )
     role.allow(LOG_WRITE, [log_group.log_group_arn])
     return project, report_group
+
+
+# The release action of a stage, after its deploy actions: watch the alarms for the bake time
+# (fail as soon as one is in ALARM, and, at the end, if one was in ALARM at any moment since the
+# bake started, from its history), then record the deployed image in each service's secret so
+# that later stack updates keep it (observed_service/deployed_image.py). A failure rolls the
+# stage back. Polling every 20 s cannot miss an ALARM state, which lasts at least one alarm
+# period (60 s); the history check covers the gaps between polls anyway. Environment: the
+# space-separated WATCHED_ALARMS and IMAGE_SECRETS, BAKE_SECONDS, POLL_SECONDS, IMAGE_URI.
+RELEASE_SCRIPT = """\
+if [ -n "$WATCHED_ALARMS" ] && [ "$BAKE_SECONDS" -gt 0 ]; then
+  START="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  END=$(( $(date +%s) + BAKE_SECONDS ))
+  echo "Baking $BAKE_SECONDS seconds, watching: $WATCHED_ALARMS"
+  while :; do
+    for ALARM in $WATCHED_ALARMS; do
+      STATE="$(aws cloudwatch describe-alarms --alarm-names "$ALARM" \\
+        --query 'MetricAlarms[0].StateValue' --output text)"
+      if [ "$STATE" = ALARM ]; then echo "$ALARM is in ALARM: the stage rolls back"; exit 1; fi
+      if [ "$STATE" = None ]; then echo "$ALARM does not exist"; exit 1; fi
+    done
+    if [ "$(date +%s)" -ge "$END" ]; then break; fi
+    sleep "$POLL_SECONDS"
+  done
+  SINCE="length(AlarmHistoryItems[?contains(HistorySummary, 'to ALARM')])"
+  for ALARM in $WATCHED_ALARMS; do
+    SEEN="$(aws cloudwatch describe-alarm-history --alarm-name "$ALARM" \\
+      --history-item-type StateUpdate --start-date "$START" --query "$SINCE" --output text)"
+    if [ "$SEEN" != 0 ]; then echo "$ALARM was in ALARM during the bake"; exit 1; fi
+  done
+  echo "Baked $BAKE_SECONDS seconds without an alarm"
+fi
+for SECRET in $IMAGE_SECRETS; do
+  aws secretsmanager put-secret-value --secret-id "$SECRET" --secret-string "$IMAGE_URI" \\
+    > /dev/null
+  echo "$SECRET now holds $IMAGE_URI"
+done
+"""
+POLL_SECONDS = 20
+
+
+def release_project(
+    scope: Construct,
+    *,
+    role: ServiceRole,
+    timeout: Duration,
+    encryption_key: kms.IKey,
+    log_group: logs.ILogGroup,
+) -> codebuild.PipelineProject:
+    """The project every stage's release action runs, with the stage's alarms, bake time and
+    image secrets as action environment variables."""
+    project = codebuild.PipelineProject(
+        scope,
+        "Release",
+        description="Bakes a deployed stage while watching its alarms; records the image",
+        role=role.immutable,
+        environment=codebuild.BuildEnvironment(
+            build_image=RELEASE_BUILD_IMAGE, compute_type=codebuild.ComputeType.SMALL
+        ),
+        build_spec=codebuild.BuildSpec.from_object(
+            {"version": "0.2", "phases": {"build": {"commands": [RELEASE_SCRIPT]}}}
+        ),
+        encryption_key=encryption_key,
+        timeout=timeout,
+        logging=codebuild.LoggingOptions(
+            cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=log_group, prefix="release")
+        ),
+    )
+    role.allow(LOG_WRITE, [log_group.log_group_arn])
+    return project
 
 
 def codebuild_role(scope: Construct, id: str, description: str) -> ServiceRole:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import jsii
-from aws_cdk import ArnFormat, Names, Stack
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -21,7 +21,6 @@ from aws_cdk import aws_sns as sns
 from aws_cdk.interfaces import aws_events as events_refs
 from constructs import Construct
 
-from .._policies import add_statement
 from .dora import PIPELINE_EVENT, STAGE_EVENT
 
 ACTION_EVENT = "CodePipeline Action Execution State Change"
@@ -36,7 +35,8 @@ def notify(
     scope: Construct, *, pipeline_arn: str, pipeline_name: str, topic: sns.ITopic
 ) -> list[events.Rule]:
     """Email-friendly messages on the topic: an execution failed or succeeded, a stage is being
-    rolled back, an approval is waiting."""
+    rolled back, an approval is waiting. The topic's policies must let EventBridge publish
+    (``_notifications.eventbridge_rules``)."""
     console = (
         f"https://console.aws.amazon.com/codesuite/codepipeline/pipelines/{pipeline_name}/"
         f"executions/{_field('$.detail.execution-id')}/timeline?region={Stack.of(scope).region}"
@@ -90,27 +90,14 @@ def notify(
         )
         rule.add_target(_TopicTarget(topic, events.RuleTargetInput.from_text(message)))
         created.append(rule)
-    # What targets.SnsTopic would grant, without its "kms:GenerateDataKey*" key-policy grant:
-    # the key policy already lets EventBridge use the key (explicit actions, this account).
-    add_statement(
-        topic,
-        iam.PolicyStatement(
-            # Unique per pipeline: two pipelines may share one topic, and statement IDs are
-            # unique within a policy.
-            sid=f"EventBridgePublishesEventsOf{Names.unique_id(scope)}"[:100],
-            principals=[iam.ServicePrincipal("events.amazonaws.com")],
-            actions=["sns:Publish"],
-            resources=[topic.topic_arn],
-            conditions={"ArnEquals": {"aws:SourceArn": [r.rule_arn for r in created]}},
-        ),
-        why="pipeline notifications",
-    )
     return created
 
 
 @jsii.implements(events.IRuleTarget)
 class _TopicTarget:
-    """An SNS topic as rule target; ``notify`` writes the topic policy itself."""
+    """An SNS topic as rule target. ``targets.SnsTopic`` would grant ``events.amazonaws.com``
+    on the topic and ``kms:GenerateDataKey*`` on its key; GatedPipeline writes both statements
+    itself, with explicit actions (``_notifications.allow_to_publish``)."""
 
     def __init__(self, topic: sns.ITopic, message: events.RuleTargetInput) -> None:
         self._topic = topic
@@ -169,8 +156,16 @@ def record(
                 ],
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                 resources=[log_group.log_group_arn],
-                # Only this account's EventBridge rules deliver here.
-                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(scope).account}},
+                # Only this account's EventBridge deliveries: the condition of the CloudWatch
+                # Events user guide's example for this policy ("CloudWatch Logs permissions").
+                # The current EventBridge guide's example has none, so the key is checked when
+                # the request carries it (EventBridge cannot target another account's log
+                # group anyway).
+                conditions={
+                    "ArnLikeIfExists": {
+                        "aws:SourceArn": Stack.of(scope).format_arn(service="events", resource="*")
+                    }
+                },
             )
         ],
     )

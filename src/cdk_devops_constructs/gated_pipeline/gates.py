@@ -5,9 +5,16 @@ a stage into:
 
 - a manual approval action at the start of the stage;
 - one *entry* condition (result FAIL) holding the deployment-window rule and one
-  ``CloudWatchAlarm`` rule per watched alarm;
-- one *on success* condition (result ROLLBACK) holding one ``CloudWatchAlarm`` rule per alarm
-  watched during the bake time.
+  ``CloudWatchAlarm`` rule per watched alarm (``entry_rules``);
+- for a bake, a *release* action after the deploy actions that watches the alarms for the bake
+  time and fails, rolling the stage back, when one goes into ALARM (``build.py``).
+
+Why the bake is an action and not an on-success ``CloudWatchAlarm`` rule: the rule reference
+says of ``WaitTime`` "If the alarm is in OK state when the rule is first checked, the rule will
+immediately succeed" and that OK and INSUFFICIENT_DATA satisfy an on-success condition
+(CodePipeline user guide, "CloudWatchAlarm" rule reference and "How do stage conditions
+work?"), so a rule would pass at once after a healthy deployment and watch nothing. The action
+watches for the whole bake time whatever the rule does.
 
 CodePipeline allows exactly one condition per kind and at most 5 rules per condition
 (``Condition.rules``: 1-5 items in the CodePipeline API reference); ``GatedPipeline`` checks this
@@ -30,10 +37,14 @@ from .. import _validation as check
 if TYPE_CHECKING:
     from ..observed_service import ObservedService
 
+# (rule name, provider, configuration) of one stage-condition rule.
+RuleSpec = tuple[str, str, dict[str, str]]
+
 # CloudWatchAlarm rule: WaitTime is a whole number of MINUTES (rule reference, "WaitTime: The
 # wait time in minutes"; the aws-cdk README example passing "300" for 5 minutes is wrong). The
 # documentation publishes no maximum; the rule runs inside the stage like an action, and actions
-# default to a one-hour timeout, so the library accepts 1-60 minutes.
+# default to a one-hour timeout, so the library accepts 1-60 minutes. A bake (an action) is
+# held to the same range.
 MIN_BAKE = Duration.minutes(1)
 MAX_BAKE = Duration.minutes(60)
 # Manual approval: the API accepts an action timeout of 5 to 86400 minutes (60 days).
@@ -98,7 +109,9 @@ class Gate:
         alarms: Sequence[cloudwatch.IAlarm] = (),
     ) -> BakeGate:
         """After the stage deploys, watch alarms for ``duration``; roll the stage back if one
-        goes into ALARM (on-success condition, result ROLLBACK).
+        goes into ALARM at any time during it (a release action that fails, and the stage's
+        on-failure rollback). A stage's first successful execution has nothing to roll back
+        to: then the stage just fails (and notifies).
 
         :param duration: the bake time, a whole number of minutes in 1-60.
         :param services: services whose ``health_alarm`` is watched. Default: the services this
@@ -117,9 +130,9 @@ class Gate:
         execution arriving outside the window waits at the stage entrance until it opens.
 
         :param cron: CodePipeline's cron format, 6 or 7 fields: seconds minutes hours
-            day-of-month month day-of-week [year]; one of day-of-month and day-of-week must be
-            ``?``. Example: ``"* * 9-16 ? * MON-FRI *"`` (every minute 09:00-16:59, Monday to
-            Friday).
+            day-of-month month day-of-week [year]; the seconds field is ``*``, and one of
+            day-of-month and day-of-week must be ``?``. Example: ``"* * 9-16 ? * MON-FRI *"``
+            (every minute 09:00-16:59, Monday to Friday).
         :param time_zone: ``Region/City`` (``Europe/Berlin``), ``UTC`` or ``UTC+05:30``, or a
             3-5 letter abbreviation. Default: UTC.
         """
@@ -172,6 +185,19 @@ class AlarmGate(Gate):
         if self.wait is not None:
             check.minutes_in(scope, f"{prop}.wait", self.wait, MIN_BAKE, MAX_BAKE)
 
+    def rules(self, stage: str, alarm_names: Sequence[str]) -> list[RuleSpec]:
+        """One ``CloudWatchAlarm`` rule per alarm: the stage is not entered while it is in
+        ALARM (after ``wait``, if given, for it to recover)."""
+        wait = {"WaitTime": str(int(self.wait.to_minutes()))} if self.wait else {}
+        return [
+            (
+                f"{stage}-Healthy-{n}",
+                "CloudWatchAlarm",
+                {"AlarmName": name, "AlarmStates": "ALARM", **wait},
+            )
+            for n, name in enumerate(alarm_names, start=1)
+        ]
+
 
 @dataclass(frozen=True)
 class BakeGate(Gate):
@@ -183,6 +209,10 @@ class BakeGate(Gate):
 
     def validate(self, scope: IConstruct, prop: str) -> None:
         check.minutes_in(scope, f"{prop}.duration", self.duration, MIN_BAKE, MAX_BAKE)
+
+    @property
+    def minutes(self) -> int:
+        return int(self.duration.to_minutes())
 
 
 @dataclass(frozen=True)
@@ -210,6 +240,15 @@ class DeploymentWindowGate(Gate):
             "abbreviation like 'EST'",
         )
 
+    def rules(self, stage: str) -> list[RuleSpec]:
+        return [
+            (
+                f"{stage}-DeploymentWindow",
+                "DeploymentWindow",
+                {"Cron": self.cron, "TimeZone": self.time_zone},
+            )
+        ]
+
 
 # --- Cron ----------------------------------------------------------------------------------------
 
@@ -230,7 +269,8 @@ class _Field:
 
 
 _FIELDS = (
-    _Field("seconds", 0, 59),
+    # The rule reference lists the seconds field as "N/A", its only special character "*".
+    _Field("seconds", 0, 0),
     _Field("minutes", 0, 59),
     _Field("hours", 0, 23),
     _Field("day-of-month", 1, 31, question_mark=True),
@@ -246,16 +286,19 @@ def cron_problem(expression: str) -> str | None:
     """What is wrong with a DeploymentWindow cron expression, or None when it is valid.
 
     Fields, values and special characters as in the CodePipeline rule reference (a Quartz-style
-    expression): ``* , - /`` everywhere, ``?`` in day-of-month and day-of-week (exactly one of
-    the two must be ``?``), ``L W`` in day-of-month, ``L #`` in day-of-week, names for months
-    and days.
+    expression): the seconds field takes only ``*`` ("N/A", special character ``*``); ``* , -
+    /`` in the others, ``?`` in day-of-month and day-of-week (exactly one of the two must be
+    ``?``), ``L W`` in day-of-month, ``L #`` in day-of-week, names for months and days. Values
+    are ASCII digits only.
     """
     if not isinstance(expression, str):
         return "it must be a string"
     parts = expression.split()
     if len(parts) not in (6, 7):
         return f"it needs 6 or 7 space-separated fields, not {len(parts)}"
-    for field, value in zip(_FIELDS, parts, strict=False):
+    if parts[0] != "*":
+        return f"seconds field {parts[0]!r}: CodePipeline accepts only '*' there"
+    for field, value in zip(_FIELDS[1:], parts[1:], strict=False):
         problem = _field_problem(field, value.upper())
         if problem:
             return f"{field.name} field {value!r}: {problem}"
@@ -281,7 +324,7 @@ def _field_problem(field: _Field, value: str) -> str | None:
 
 def _item_problem(field: _Field, item: str) -> str | None:
     base, _, step = item.partition("/")
-    if step and not (step.isdigit() and 1 <= int(step) <= field.high):
+    if step and not (step.isascii() and step.isdigit() and 1 <= int(step) <= field.high):
         return f"step {step!r} must be a number in 1-{field.high}"
     if base == "*":
         return None
@@ -301,7 +344,7 @@ def _item_problem(field: _Field, item: str) -> str | None:
 def _value(field: _Field, text: str) -> int | None:
     if text in field.names:
         return field.names.index(text) + 1
-    if text.isdigit() and field.low <= int(text) <= field.high:
+    if text.isascii() and text.isdigit() and field.low <= int(text) <= field.high:
         return int(text)
     return None
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from aws_cdk import (
     Annotations,
+    ArnFormat,
     CfnOutput,
     Duration,
     Names,
@@ -20,6 +20,7 @@ from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -32,42 +33,55 @@ from constructs import Construct
 from .. import _validation as check
 from .._buckets import secure_bucket
 from .._compliance import acknowledge
-from .._encryption import allow_log_groups, allow_services_to_publish, customer_managed_key
+from .._encryption import allow_log_groups, customer_managed_key
 from .._logs import encrypted_log_group
-from .._notifications import encrypted_topic, subscribe_emails
+from .._notifications import (
+    allow_to_publish,
+    encrypted_topic,
+    eventbridge_rules,
+    subscribe_emails,
+)
 from .._policies import add_statement
 from .._shared import SharedInfrastructure
+from .._targets import alarm_arn, role_arn
+from ..observed_service import ObservedService
 from ..observed_service.dashboard import dashboard_url
 from . import dora
 from . import events as pipeline_events
 from .build import (
+    DEFAULT_ARM_BUILD_IMAGE,
     DEFAULT_BUILD_IMAGE,
     DEFAULT_BUILD_TIMEOUT,
     DEFAULT_COMPUTE,
+    DOCKER_PLATFORMS,
     IMAGE_DEFINITIONS,
+    POLL_SECONDS,
+    RELEASE_TIMEOUT_MARGIN,
     codebuild_role,
     image_build_project,
     project_for_test,
+    release_project,
 )
 from .gates import (
+    MAX_BAKE,
     MAX_RULES_PER_CONDITION,
     AlarmGate,
     BakeGate,
     DeploymentWindowGate,
     ManualApprovalGate,
+    RuleSpec,
 )
 from .permissions import BUCKET_READ, KMS_DECRYPT, KMS_ENCRYPT, ArtifactAccess, ServiceRole
 from .source import PipelineSource, SourceKind
 from .stages import DeployedStage, DeployStage, PipelineTest
-
-if TYPE_CHECKING:
-    from ..observed_service import ObservedService
 
 DEFAULT_MAX_IMAGE_COUNT = 100
 DEFAULT_ARTIFACT_RETENTION = Duration.days(90)
 PIPELINE_NAME = re.compile(r"[A-Za-z0-9.@_-]{1,100}")
 EXECUTION_MODES = (codepipeline.ExecutionMode.QUEUED, codepipeline.ExecutionMode.SUPERSEDED)
 IMAGE_ACTION = "Image"
+IMAGE_NAMESPACE = "Image"
+RELEASE_ACTION = "Release"
 SOURCE_NAMESPACE = "SourceVariables"
 
 # What the ECS standard deploy action calls (CodePipeline user guide, service role permissions
@@ -97,6 +111,7 @@ CODECOMMIT_SOURCE = (
 ECR_PULL = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
 CODEBUILD_START = ("codebuild:BatchGetBuilds", "codebuild:StartBuild", "codebuild:StopBuild")
 ALARM_READ = ("cloudwatch:DescribeAlarmHistory", "cloudwatch:DescribeAlarms")
+PUT_SECRET = ("secretsmanager:PutSecretValue",)
 
 # CodePipeline's ECS deploy action waits at most 60 minutes for the service to be deployed;
 # the deployment's bake times must leave time to start and register the new tasks.
@@ -210,6 +225,7 @@ class GatedPipeline(Construct):
             dockerfile=dockerfile,
             build_context=build_context,
             build_timeout=build_timeout,
+            build_image=build_image,
             repository=repository,
             max_image_count=max_image_count,
             kms_encrypt_images=kms_encrypt_images,
@@ -253,26 +269,15 @@ class GatedPipeline(Construct):
                 "NotificationTopic",
                 key=self.encryption_key,
                 emails=notification_emails,
-                publishers=[],
                 display_name=f"Pipeline {id}",
-            )
-            # Its own statement ID: the key may be shared with constructs that add theirs.
-            allow_services_to_publish(
-                self.encryption_key,
-                ["events.amazonaws.com"],
-                sid="AllowEventBridgeToPublishPipelineEvents",
             )
         else:
             subscribe_emails(notification_topic, notification_emails)
-            if notification_topic.master_key is not None:
-                # What targets.SnsTopic grants on the topic's key, in explicit actions. A key
-                # created in this app gets the statement; an imported key's policy is left as is
-                # (adding to it does nothing), and must already let EventBridge publish.
-                allow_services_to_publish(
-                    notification_topic.master_key,
-                    ["events.amazonaws.com"],
-                    sid="AllowEventBridgeToPublishPipelineEvents",
-                )
+        # The rules that notify are created below; they publish as EventBridge.
+        allow_to_publish(
+            notification_topic,
+            eventbridge_rules(f"EventsOf{Names.unique_id(self)}"[:80], Stack.of(self).account),
+        )
         self.notification_topic: sns.ITopic = notification_topic
 
         # --- Roles -------------------------------------------------------------------------
@@ -297,14 +302,17 @@ class GatedPipeline(Construct):
         )
         image_role = self._codebuild_role("ImageBuildRole", "Image build project")
         image_role.acknowledge("image-build-role-policy")
+        architecture = self._architecture()
         self.build_project = image_build_project(
             self,
             role=image_role,
             repository=self.repository,
             container_names=self._container_names(),
+            platform=DOCKER_PLATFORMS[architecture],
             dockerfile=dockerfile,
             build_context=build_context,
-            build_image=build_image or DEFAULT_BUILD_IMAGE,
+            build_image=build_image
+            or (DEFAULT_ARM_BUILD_IMAGE if architecture == "ARM64" else DEFAULT_BUILD_IMAGE),
             compute_type=build_compute_type or DEFAULT_COMPUTE,
             timeout=build_timeout or DEFAULT_BUILD_TIMEOUT,
             encryption_key=self.encryption_key,
@@ -322,6 +330,7 @@ class GatedPipeline(Construct):
                     "SOURCE_REVISION": codebuild.BuildEnvironmentVariable(value=revision)
                 },
                 role=build_actions_role.immutable,
+                variables_namespace=IMAGE_NAMESPACE,
             )
         ]
         self.test_projects: dict[str, codebuild.PipelineProject] = {}
@@ -352,10 +361,23 @@ class GatedPipeline(Construct):
                     role=build_actions_role.immutable,
                 )
             )
-        build_actions_role.allow(
-            CODEBUILD_START,
-            [self.build_project.project_arn, *(p.project_arn for p in self.test_projects.values())],
-        )
+        self.release_project: codebuild.PipelineProject | None = None
+        """Bakes each stage and records the image it deployed; None without services."""
+        projects = [self.build_project, *self.test_projects.values()]
+        if any(stage.services for stage in stages):
+            self._release_role = self._codebuild_role("ReleaseRole", "Release project")
+            self._release_role.use_key(self.encryption_key, KMS_ENCRYPT)
+            self._artifacts.grant(self._release_role, write=False)
+            self.release_project = release_project(
+                self,
+                role=self._release_role,
+                timeout=MAX_BAKE.plus(RELEASE_TIMEOUT_MARGIN),
+                encryption_key=self.encryption_key,
+                log_group=self.build_log_group,
+            )
+            projects.append(self.release_project)
+        self._release_actions_role = build_actions_role
+        build_actions_role.allow(CODEBUILD_START, [p.project_arn for p in projects])
 
         # --- Pipeline ----------------------------------------------------------------------
         self.pipeline = codepipeline.Pipeline(
@@ -393,7 +415,6 @@ class GatedPipeline(Construct):
 
         # --- Deploy stages -----------------------------------------------------------------
         self.stages: dict[str, DeployedStage] = {}
-        self._watched_alarm_names: list[str] = []
         stages_scope = Construct(self, "Stages")
         previous: Sequence[ObservedService] = ()
         for index, spec in enumerate(stages):
@@ -422,7 +443,6 @@ class GatedPipeline(Construct):
             log_group=self.delivery_log_group,
         )
         self._grant_image_pulls()
-        self._let_rules_read_alarms()
         self._artifacts.apply()
         self._attach_policies()
 
@@ -455,6 +475,7 @@ class GatedPipeline(Construct):
         dockerfile: str,
         build_context: str,
         build_timeout: Duration | None,
+        build_image: codebuild.IBuildImage | None,
         repository: ecr.IRepository | None,
         max_image_count: int | None,
         kms_encrypt_images: bool | None,
@@ -518,10 +539,19 @@ class GatedPipeline(Construct):
             self, "artifact_retention", artifact_retention, Duration.days(1), Duration.days(3650)
         )
         check.whole(self, "artifact_retention", artifact_retention, "day", why="S3 lifecycle")
+        architectures: dict[str, str] = {}
         for index, stage in enumerate(stages):
             previous = stages[index - 1].services if index else ()
-            self._rules_of(stage, index, previous, validate_only=True)
+            self._entry_rules(stage, index, previous)
+            if stage.gate(BakeGate) is not None and not stage.rollback_on_failure:
+                check.fail(
+                    self,
+                    f"stages[{index}] ({stage.name}): Gate.bake rolls the stage back when an "
+                    "alarm fires, through the stage's on-failure rollback, which "
+                    "rollback_on_failure=False turns off; keep one or the other",
+                )
             for service in stage.services:
+                architectures.setdefault(service._ecs_target.cpu_architecture, service.node.path)
                 baking = service.deployment.bake_minutes()
                 if baking is not None and baking > MAX_DEPLOYMENT_BAKE_MINUTES:
                     check.fail(
@@ -532,6 +562,24 @@ class GatedPipeline(Construct):
                         "bake time leave room to start the new tasks (shorten the deployment's "
                         "bake times or use larger linear steps)",
                     )
+        if len(architectures) > 1:
+            found = ", ".join(f"{path} is {arch}" for arch, path in architectures.items())
+            check.fail(
+                self,
+                f"stages deploy one image to services of different CPU architectures ({found}); "
+                "the image is built for one: give them the same cpu_architecture, or use one "
+                "GatedPipeline per architecture",
+            )
+        if build_image is not None and architectures:
+            (architecture,) = architectures
+            host = "ARM64" if build_image.type == "ARM_CONTAINER" else "X86_64"
+            if host != architecture:
+                check.fail(
+                    self,
+                    f"build_image runs on {host} but the services run on {architecture}: the "
+                    f"image would not start; pass a {architecture} build image (default: "
+                    "chosen for the services' architecture)",
+                )
 
     def _warn_on_weakened_defaults(
         self, *, stages: Sequence[DeployStage], kms_encrypt_images: bool | None
@@ -544,6 +592,17 @@ class GatedPipeline(Construct):
         if kms_encrypt_images is False:
             weakened.append("kms_encrypt_images=False encrypts images with ECR's AES-256 key")
         check.warn_weakened(self, weakened)
+        for stage in stages:
+            unwatched = stage.gate(ManualApprovalGate) is None and stage.gate(BakeGate) is None
+            if stage.gate(DeploymentWindowGate) and stage.gate(AlarmGate) and unwatched:
+                # "After the deployment window opens, CodePipeline does not check the
+                # CloudWatchAlarm alarm again" (DeploymentWindow rule reference).
+                Annotations.of(self).add_warning_v2(
+                    "cdk-devops-constructs:window-and-health-gate",
+                    f"stage {stage.name}: Gate.healthy_before_entry is checked when a change "
+                    "reaches the stage, not again when the deployment window opens; add "
+                    "Gate.manual_approval or Gate.bake to the stage, which act later",
+                )
 
     # --- Building blocks ------------------------------------------------------------------------
 
@@ -698,10 +757,15 @@ class GatedPipeline(Construct):
         names: list[str] = []
         for stage in self._stages_spec:
             for service in stage.services:
-                name = service.container.container_name
+                name = service._ecs_target.container_name
                 if name not in names:
                     names.append(name)
         return names or ["app"]
+
+    def _architecture(self) -> str:
+        """The CPU architecture of every deployed service (X86_64 without services)."""
+        found = {s._ecs_target.cpu_architecture for st in self._stages_spec for s in st.services}
+        return found.pop() if found else "X86_64"
 
     # --- Deploy stages --------------------------------------------------------------------------
 
@@ -722,7 +786,6 @@ class GatedPipeline(Construct):
                 "ApprovalTopic",
                 key=self.encryption_key,
                 emails=approval.emails,
-                publishers=[],
                 display_name=f"Approvals: {spec.name}",
             )
             approval_role = self._action_role("ApprovalRole", f"Approval of {spec.name}", scope)
@@ -743,10 +806,20 @@ class GatedPipeline(Construct):
         if spec.cloudformation is not None:
             stage_actions.extend(self._infrastructure_actions(scope, spec, run_order))
             run_order += 2
+        release: codepipeline.IAction | None = None
         if spec.services:
             stage_actions.extend(self._service_actions(scope, spec, run_order))
+            release = self._release_action(index, spec, run_order + 1)
+            stage_actions.append(release)
 
-        entry_rules, bake_rules = self._rules_of(spec, index, previous, validate_only=False)
+        entry = self._entry_rules(spec, index, previous)
+        if any(provider == "CloudWatchAlarm" for _, provider, _ in entry):
+            # The rules run with the pipeline role. How the rule calls DescribeAlarms is not
+            # documented (naming the alarms, or listing them), and only a grant on "*" serves
+            # both; it is read-only (see _compliance, pipeline-role-policy).
+            self._pipeline_role.allow(ALARM_READ, ["*"])
+            self._pipeline_role.acknowledge("pipeline-role-policy")
+        entry_rules = [_rule(*r) for r in entry]
         stage = self.pipeline.add_stage(
             stage_name=spec.name,
             actions=stage_actions,
@@ -757,13 +830,7 @@ class GatedPipeline(Construct):
             )
             if entry_rules
             else None,
-            on_success=codepipeline.Conditions(
-                conditions=[
-                    codepipeline.Condition(result=codepipeline.Result.ROLLBACK, rules=bake_rules)
-                ]
-            )
-            if bake_rules
-            else None,
+            # A bake that sees an alarm fails the release action: the stage rolls back.
             on_failure=codepipeline.FailureConditions(result=codepipeline.Result.ROLLBACK)
             if spec.rollback_on_failure
             else None,
@@ -773,17 +840,19 @@ class GatedPipeline(Construct):
             services=tuple(spec.services),
             approval_topic=approval_topic,
             entry_rules=tuple(entry_rules),
-            bake_rules=tuple(bake_rules),
+            release_action=release,
         )
 
     def _service_actions(
         self, scope: Construct, spec: DeployStage, run_order: int
     ) -> list[codepipeline.IAction]:
-        """One ECS standard deploy action per service, in parallel."""
+        """One ECS standard deploy action per service, in parallel. Services are named, never
+        referenced, so the pipeline stack imports nothing from theirs (``_targets``)."""
+        targets = [service._ecs_target for service in spec.services]
         role = self._action_role("DeployRole", f"Deploys the image to {spec.name}", scope)
         role.acknowledge("ecs-deploy-role-policy")
         self._artifacts.grant(role, write=False)
-        role.allow(ECS_SERVICE_ACTIONS, [s.service.service_arn for s in spec.services])
+        role.allow(ECS_SERVICE_ACTIONS, [t.service_arn(self) for t in targets])
         # RegisterTaskDefinition and DescribeTaskDefinition have no resource type.
         role.allow(ECS_TASK_DEFINITION_ACTIONS, ["*"])
         # Tags copied onto the new task definition revision, at registration only.
@@ -796,31 +865,31 @@ class GatedPipeline(Construct):
             ECS_TASK_READ_ACTIONS,
             ["*"],
             conditions={
-                "ArnEquals": {
-                    "ecs:cluster": _unique([s.service.cluster.cluster_arn for s in spec.services])
-                }
+                "ArnEquals": {"ecs:cluster": _unique([t.cluster_arn(self) for t in targets])}
             },
         )
-        passed: list[str] = []
-        for service in spec.services:
-            task_definition = service.task_definition
-            passed.append(task_definition.task_role.role_arn)
-            if task_definition.execution_role is not None:
-                passed.append(task_definition.execution_role.role_arn)
         role.allow(
             ["iam:PassRole"],
-            _unique(passed),
+            _unique([arn for t in targets for arn in t.role_arns(self)]),
             conditions={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
         )
         names: list[str] = []
         deploy_actions: list[codepipeline.IAction] = []
-        for service in spec.services:
+        for service, target in zip(spec.services, targets, strict=True):
             name = _action_name(f"Deploy-{service.service_name}", names)
             names.append(name)
+            cluster = ecs.Cluster.from_cluster_attributes(
+                scope,
+                f"{name}Cluster",
+                cluster_name=target.cluster_name,
+                vpc=service.service.cluster.vpc,
+            )
             deploy_actions.append(
                 actions.EcsDeployAction(
                     action_name=name,
-                    service=service.service,
+                    service=ecs.FargateService.from_fargate_service_attributes(
+                        scope, f"{name}Service", cluster=cluster, service_name=target.service_name
+                    ),
                     image_file=self._build_output.at_path(IMAGE_DEFINITIONS),
                     role=role.immutable,
                     run_order=run_order,
@@ -829,6 +898,52 @@ class GatedPipeline(Construct):
                 )
             )
         return deploy_actions
+
+    def _release_action(
+        self, index: int, spec: DeployStage, run_order: int
+    ) -> codepipeline.IAction:
+        """After the deploy actions: bake (watch the alarms of ``Gate.bake``), then record the
+        deployed image in each service's secret (``observed_service/deployed_image``)."""
+        assert self.release_project is not None
+        secrets = [service._deployed_by_pipeline() for service in spec.services]
+        self._release_role.allow(PUT_SECRET, [self._secret_arn(name) for name in secrets])
+        baking = spec.gate(BakeGate)
+        watched: list[tuple[str, str]] = []
+        if isinstance(baking, BakeGate):
+            watched = self._watched(
+                f"stages[{index}].gates (Gate.bake of {spec.name})",
+                baking.services if baking.services is not None else spec.services,
+                baking.alarms,
+                default="this stage's services",
+            )
+            self._release_role.allow(ALARM_READ, _unique([arn for _, arn in watched]))
+        variables = {
+            "WATCHED_ALARMS": " ".join(name for name, _ in watched),
+            "BAKE_SECONDS": str(baking.minutes * 60 if isinstance(baking, BakeGate) else 0),
+            "POLL_SECONDS": str(POLL_SECONDS),
+            "IMAGE_SECRETS": " ".join(secrets),
+            "IMAGE_URI": f"#{{{IMAGE_NAMESPACE}.IMAGE_URI}}",
+        }
+        return actions.CodeBuildAction(
+            action_name=RELEASE_ACTION,
+            project=self.release_project,
+            input=self._build_output,
+            environment_variables={
+                key: codebuild.BuildEnvironmentVariable(value=value)
+                for key, value in variables.items()
+            },
+            role=self._release_actions_role.immutable,
+            run_order=run_order,
+        )
+
+    def _secret_arn(self, name: str) -> str:
+        # Secrets Manager appends six random characters to a secret's name in its ARN.
+        return Stack.of(self).format_arn(
+            service="secretsmanager",
+            resource="secret",
+            resource_name=f"{name}-??????",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
 
     def _infrastructure_actions(
         self, scope: Construct, spec: DeployStage, run_order: int
@@ -901,89 +1016,33 @@ class GatedPipeline(Construct):
             ),
         ]
 
-    def _rules_of(
-        self,
-        spec: DeployStage,
-        index: int,
-        previous: Sequence[ObservedService],
-        *,
-        validate_only: bool,
-    ) -> tuple[list[codepipeline.Rule], list[codepipeline.Rule]]:
-        """The entry rules (deployment window first, then alarms) and the bake rules of a stage;
-        with ``validate_only``, check them and create nothing."""
+    def _entry_rules(
+        self, spec: DeployStage, index: int, previous: Sequence[ObservedService]
+    ) -> list[RuleSpec]:
+        """The rules of a stage's entry condition: the deployment window first, then one per
+        alarm of ``Gate.healthy_before_entry``. Validation and building both call this."""
         prop = f"stages[{index}]"
-        entry: list[tuple[str, str, dict[str, str]]] = []
-        bake: list[tuple[str, str, dict[str, str]]] = []
+        rules: list[RuleSpec] = []
         window = spec.gate(DeploymentWindowGate)
         if isinstance(window, DeploymentWindowGate):
-            entry.append(
-                (
-                    f"{spec.name}-DeploymentWindow",
-                    "DeploymentWindow",
-                    {"Cron": window.cron, "TimeZone": window.time_zone},
-                )
-            )
+            rules.extend(window.rules(spec.name))
         healthy = spec.gate(AlarmGate)
-        both = isinstance(window, DeploymentWindowGate) and isinstance(healthy, AlarmGate)
-        if both and not validate_only:
-            # CodePipeline checks the alarms of an entry condition once: a change that waits
-            # for the window to open enters on the health it had when it arrived.
-            Annotations.of(self).add_warning_v2(
-                "cdk-devops-constructs:window-and-health-gate",
-                f"stage {spec.name}: Gate.healthy_before_entry is evaluated when the change "
-                "reaches the stage, not again when the deployment window opens; keep the "
-                "window's stage behind a manual approval or a bake, which watch later",
-            )
         if isinstance(healthy, AlarmGate):
-            alarms = self._watched(
+            watched = self._watched(
                 f"{prop}.gates (Gate.healthy_before_entry of {spec.name})",
                 healthy.services if healthy.services is not None else previous,
                 healthy.alarms,
                 default="the previous deploy stage's services" if index else None,
             )
-            wait = {"WaitTime": str(int(healthy.wait.to_minutes()))} if healthy.wait else {}
-            for n, alarm in enumerate(alarms, start=1):
-                entry.append(
-                    (
-                        f"{spec.name}-Healthy-{n}",
-                        "CloudWatchAlarm",
-                        {"AlarmName": alarm.alarm_name, "AlarmStates": "ALARM", **wait},
-                    )
-                )
-        baking = spec.gate(BakeGate)
-        if isinstance(baking, BakeGate):
-            alarms = self._watched(
-                f"{prop}.gates (Gate.bake of {spec.name})",
-                baking.services if baking.services is not None else spec.services,
-                baking.alarms,
-                default="this stage's services",
+            rules.extend(healthy.rules(spec.name, [name for name, _ in watched]))
+        if len(rules) > MAX_RULES_PER_CONDITION:
+            check.fail(
+                self,
+                f"{prop} ({spec.name}): its entry condition would hold {len(rules)} rules "
+                f"({', '.join(r[0] for r in rules)}); CodePipeline allows at most "
+                f"{MAX_RULES_PER_CONDITION} rules in one condition. Watch fewer alarms",
             )
-            for n, alarm in enumerate(alarms, start=1):
-                bake.append(
-                    (
-                        f"{spec.name}-Bake-{n}",
-                        "CloudWatchAlarm",
-                        {
-                            "AlarmName": alarm.alarm_name,
-                            "AlarmStates": "ALARM",
-                            # WaitTime is in minutes (CloudWatchAlarm rule reference).
-                            "WaitTime": str(int(baking.duration.to_minutes())),
-                        },
-                    )
-                )
-        for kind, rules in (("entry", entry), ("on-success (bake)", bake)):
-            if len(rules) > MAX_RULES_PER_CONDITION:
-                check.fail(
-                    self,
-                    f"{prop} ({spec.name}): its {kind} condition would hold {len(rules)} rules "
-                    f"({', '.join(r[0] for r in rules)}); CodePipeline allows at most "
-                    f"{MAX_RULES_PER_CONDITION} rules in one condition. Watch fewer alarms, or "
-                    "combine them in a composite alarm and pass it with alarms=",
-                )
-        if validate_only:
-            return [], []
-        self._alarm_rules_read(entry + bake)
-        return [_rule(*r) for r in entry], [_rule(*r) for r in bake]
+        return rules
 
     def _watched(
         self,
@@ -992,19 +1051,31 @@ class GatedPipeline(Construct):
         alarms: Sequence[cloudwatch.IAlarm],
         *,
         default: str | None,
-    ) -> list[cloudwatch.IAlarm]:
-        watched: list[cloudwatch.IAlarm] = []
+    ) -> list[tuple[str, str]]:
+        """(name, ARN) of the alarms a gate watches: each service's health alarm, by its
+        literal name (``_targets``), then ``alarms``. Composite alarms are refused: neither the
+        CloudWatchAlarm rule nor the release action's DescribeAlarms call documents reading
+        them (DescribeAlarms returns composite alarms only when asked for them)."""
+        watched: list[tuple[str, str]] = []
         for service in services:
-            alarm = getattr(service, "health_alarm", None)
-            if alarm is None:
+            if not isinstance(service, ObservedService):
                 path = getattr(getattr(service, "node", None), "path", repr(service))
                 check.fail(
                     self,
-                    f"{prop} refers to {path}, which has no health_alarm; gates watch "
+                    f"{prop} refers to {path}, which is not an ObservedService; gates watch "
                     "ObservedService.health_alarm (or pass alarms= explicitly)",
                 )
-            watched.append(alarm)
-        watched.extend(alarms)
+            name = service.health_alarm_name
+            watched.append((name, alarm_arn(self, name)))
+        for index, alarm in enumerate(alarms):
+            if isinstance(alarm, cloudwatch.CompositeAlarm):
+                check.fail(
+                    self,
+                    f"{prop}: alarms[{index}] ({alarm.node.path}) is a composite alarm, which "
+                    "CodePipeline's CloudWatchAlarm rule does not document reading; pass a "
+                    "metric alarm (one alarm over a metric-math expression can combine signals)",
+                )
+            watched.append((alarm.alarm_name, alarm.alarm_arn))
         if not watched:
             where = f" ({default} are none)" if default else " (it is the first deploy stage)"
             check.fail(
@@ -1013,45 +1084,27 @@ class GatedPipeline(Construct):
             )
         return watched
 
-    def _alarm_rules_read(self, rules: list[tuple[str, str, dict[str, str]]]) -> None:
-        """Remember the alarms CloudWatchAlarm rules watch (see ``_let_rules_read_alarms``)."""
-        for _, provider, configuration in rules:
-            if provider == "CloudWatchAlarm" and all(
-                configuration["AlarmName"] is not n for n in self._watched_alarm_names
-            ):
-                self._watched_alarm_names.append(configuration["AlarmName"])
-
-    def _let_rules_read_alarms(self) -> None:
-        """CloudWatchAlarm rules run with the pipeline role and read the watched alarms."""
-        if self._watched_alarm_names:
-            # CloudWatch returns composite alarms (every ObservedService.health_alarm) to
-            # DescribeAlarms only for callers allowed on Resource "*" (DescribeAlarms API
-            # reference); a narrower grant would leave the rules unable to read them.
-            self._pipeline_role.allow(ALARM_READ, ["*"])
-            self._pipeline_role.acknowledge("pipeline-role-policy")
-
     def _grant_image_pulls(self) -> None:
         """Each deployed service's execution role may pull the pipeline's images.
 
-        The pulls are granted by the repository policy and the execution roles only get
-        ecr:GetAuthorizationToken, which names nothing of this stack: services in other stacks
-        then depend on nothing here (the pipeline depends on them), so there is no cycle."""
-        roles: list[iam.IRole] = []
-        for stage in self._stages_spec:
-            for service in stage.services:
-                role = service.task_definition.obtain_execution_role()
-                if all(role is not r for r in roles):
-                    roles.append(role)
-        if not roles:
+        The pulls are granted by the repository policy, naming the roles by ARN (built from
+        their literal names: nothing is imported from the services' stacks), and the execution
+        roles only get ecr:GetAuthorizationToken, which names nothing of this stack."""
+        services = _unique_by_path([s for stage in self._stages_spec for s in stage.services])
+        if not services:
             return
         added = self.repository.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="DeployedServicesPullImages",
-                principals=[iam.ArnPrincipal(r.role_arn) for r in roles],
+                principals=[
+                    iam.ArnPrincipal(role_arn(self, s._ecs_target.execution_role_name))
+                    for s in services
+                ],
                 actions=list(ECR_PULL),
             )
         )
-        for role in roles:
+        for service in services:
+            role = service.task_definition.obtain_execution_role()
             if added.statement_added:
                 # ecr:GetAuthorizationToken has no resource type: "*" is the only valid value.
                 role.add_to_principal_policy(
@@ -1104,6 +1157,13 @@ def _as_nag_shows(value: str, pseudo_parameter: str) -> str:
 
 def _rule(name: str, provider: str, configuration: dict[str, str]) -> codepipeline.Rule:
     return codepipeline.Rule(name=name, provider=provider, version="1", configuration=configuration)
+
+
+def _unique_by_path(services: list[ObservedService]) -> list[ObservedService]:
+    seen: dict[str, ObservedService] = {}
+    for service in services:
+        seen.setdefault(service.node.path, service)
+    return list(seen.values())
 
 
 def _unique(values: list[str]) -> list[str]:

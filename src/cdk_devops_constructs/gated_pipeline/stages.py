@@ -136,8 +136,9 @@ class DeployStage:
     :param gates: ``Gate.manual_approval``, ``Gate.healthy_before_entry``, ``Gate.bake`` and
         ``Gate.deployment_window``, at most one of each. Default: none.
     :param cloudformation: a stack changed before the services are deployed. Default: none.
-    :param rollback_on_failure: when an action of the stage fails, roll the stage back to the
-        last successful execution's artifacts (on-failure result ROLLBACK). Default: True.
+    :param rollback_on_failure: when an action of the stage fails (a deployment, or a bake that
+        saw an alarm), roll the stage back to the last successful execution's artifacts
+        (on-failure result ROLLBACK); required by ``Gate.bake``. Default: True.
     """
 
     name: str
@@ -206,11 +207,12 @@ class DeployedStage:
     :param approval_topic: the topic approvers are notified on, when the stage has a manual
         approval.
     :param entry_rules: the rules of its entry condition (deployment window, alarms).
-    :param bake_rules: the rules of its on-success condition (alarms watched while baking).
+    :param release_action: the action after the deploy actions that bakes (watching the
+        alarms of ``Gate.bake``) and records the deployed image; None without services.
     """
 
     stage: codepipeline.IStage
     services: tuple[ObservedService, ...]
     approval_topic: sns.ITopic | None
     entry_rules: tuple[codepipeline.Rule, ...]
-    bake_rules: tuple[codepipeline.Rule, ...]
+    release_action: codepipeline.IAction | None

@@ -19,9 +19,10 @@ class Deployment:
     """A deployment strategy: rolling, canary, linear or blue/green.
 
     Create one with the static methods; the constructor is not part of the public API. Every
-    strategy rolls back automatically when the deployment circuit breaker trips or a critical
-    alarm fires (while the new tasks start and, for the traffic-shifting strategies, during every
-    bake time).
+    strategy rolls back automatically when the service's health signal goes into ALARM (while
+    the new tasks start and, for the traffic-shifting strategies, during every bake time).
+    Rolling and blue/green deployments also roll back on the deployment circuit breaker (tasks
+    that fail to start), which ECS documents for those two strategies only.
     """
 
     strategy: ecs.DeploymentStrategy

@@ -77,10 +77,12 @@ class ServiceMetrics:
             return metric
         metrics = self._per_target_group(name, statistic)
         ids = list(metrics)
+        first, second = (f"FILL({i}, 0)" for i in ids)
+        # The larger of the two without MAX([...]), which CloudWatch advises against in alarms.
         expression = (
-            " + ".join(f"FILL({i}, 0)" for i in ids)
+            f"{first} + {second}"
             if combine == "sum"
-            else f"MAX([{', '.join(ids)}])"
+            else f"IF({first} > {second}, {first}, {second})"
         )
         return cloudwatch.MathExpression(
             expression=expression, using_metrics=metrics, label=label, period=self.period
@@ -144,3 +146,65 @@ class ServiceMetrics:
     def running_tasks(self) -> cloudwatch.IMetric:
         """Published by Container Insights, which must be on for the cluster."""
         return self._ecs(CONTAINER_INSIGHTS, "RunningTaskCount", "Minimum", "Running tasks")
+
+    def pending_tasks(self) -> cloudwatch.IMetric:
+        """Tasks starting (pulling images, waiting for their dependencies); Container Insights."""
+        return self._ecs(CONTAINER_INSIGHTS, "PendingTaskCount", "Minimum", "Pending tasks")
+
+    def tasks_up(self, min_tasks: int) -> cloudwatch.IMetric:
+        """Tasks running or starting.
+
+        A task still starting is not an outage (a new service, or a large image, can take
+        minutes to reach RUNNING); tasks that keep failing leave the count below the minimum.
+        A missing running count (Container Insights off, or no datapoint yet) counts as
+        ``min_tasks``: no information is not an outage either.
+        """
+        return self._once(
+            ("tasks_up", min_tasks),
+            lambda: cloudwatch.MathExpression(
+                expression=f"FILL(running, {min_tasks}) + FILL(pending, 0)",
+                using_metrics={"running": self.running_tasks(), "pending": self.pending_tasks()},
+                label="Tasks running or starting",
+                period=self.period,
+            ),
+        )
+
+    def unhealthy(
+        self,
+        *,
+        error_rate_percent: float,
+        min_requests: int,
+        latency_seconds: float,
+        min_running_tasks: int,
+    ) -> cloudwatch.IMetric:
+        """How many critical signals are out of bounds in a period (0 when healthy).
+
+        The signals: the 5xx rate above ``error_rate_percent`` (periods under ``min_requests``
+        requests count as 0%), p99 latency above ``latency_seconds``, a target failing health
+        checks, and fewer tasks running or starting than ``min_running_tasks``.
+
+        One metric-math series, so that the health signal is a *metric* alarm, the kind every
+        consumer documents reading (ECS deployment alarms, CodePipeline's CloudWatchAlarm rule,
+        AppConfig monitors). A missing series counts as healthy (FILL): no requests is no error,
+        and no Container Insights datapoint is no information. It reads at most 10 metrics
+        (with two target groups), CloudWatch's limit for one alarm.
+        """
+        # One IF per signal, added up: the alarm fires at 1 or more. IF and FILL only (no
+        # MAX([...]), which CloudWatch advises against in alarms); FILL's caveat (an alarm stuck
+        # in one state) concerns a breaching fill value, and these fill with healthy values.
+        return cloudwatch.MathExpression(
+            expression=(
+                f"IF(FILL(errorRate, 0) > {error_rate_percent:g}, 1, 0)"
+                f" + IF(FILL(p99, 0) > {latency_seconds:g}, 1, 0)"
+                " + IF(FILL(unhealthyTargets, 0) > 0, 1, 0)"
+                f" + IF(tasksUp < {min_running_tasks}, 1, 0)"
+            ),
+            using_metrics={
+                "errorRate": self.error_rate(min_requests),
+                "p99": self.latency("p99"),
+                "unhealthyTargets": self.unhealthy_hosts(),
+                "tasksUp": self.tasks_up(min_running_tasks),
+            },
+            label="Critical signals out of bounds",
+            period=self.period,
+        )

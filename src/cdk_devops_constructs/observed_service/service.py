@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 from aws_cdk import CfnOutput, Duration, Fn, Names, Stack, Token
@@ -11,6 +12,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
@@ -22,18 +24,30 @@ from .._alarms import AlarmFactory, AlarmSpec
 from .._compliance import acknowledge
 from .._encryption import allow_log_groups, customer_managed_key
 from .._logs import encrypted_log_group
-from .._notifications import encrypted_topic, subscribe_emails
-from .._shared import SharedInfrastructure
+from .._notifications import (
+    allow_to_publish,
+    cloudwatch_alarms,
+    encrypted_topic,
+    subscribe_emails,
+)
+from .._shared import SharedInfrastructure, cluster_name, named_cluster
+from .._targets import EcsTarget
 from .dashboard import build_dashboard, dashboard_url
+from .deployed_image import pin_deployed_image
 from .deployment import Deployment
 from .metrics import ServiceMetrics
 from .tracing import COLLECTOR_PORTS, add_collector, otel_environment
 
 APP_CONTAINER_NAME = "app"
 CRITICAL_ALARMS = ("errors", "latency", "unhealthy_hosts", "running_tasks")
-# The critical alarms ECS watches during a deployment. Running tasks below the minimum is left
-# out: a service being created starts below its minimum, and that is not a reason to roll back.
-DEPLOYMENT_ALARMS = ("errors", "latency", "unhealthy_hosts")
+# ECS documents the deployment circuit breaker for these strategies only ("Both methods only
+# support rolling update deployment and blue/green deployment types", ECS developer guide,
+# "How the Amazon ECS deployment failure detection works"); canary and linear deployments roll
+# back on the health alarm, which ECS documents for every strategy.
+CIRCUIT_BREAKER_STRATEGIES = (ecs.DeploymentStrategy.ROLLING, ecs.DeploymentStrategy.BLUE_GREEN)
+DEFAULT_WRITABLE_PATHS = ("/tmp",)
+MAX_WRITABLE_PATHS = 10
+WRITABLE_PATH = re.compile(r"/(?:[A-Za-z0-9._-]+/?)+")
 
 # Load balancer health check and draining, tuned for fast and safe deployments: a new task takes
 # traffic after 2 passing checks (about 20 s), a failing one leaves after 3 (about 30 s), and a
@@ -60,8 +74,7 @@ class ObservedService(Construct):
 
         service = ObservedService(
             stack, "Checkout",
-            image=ecs.ContainerImage.from_registry("public.ecr.aws/nginx/nginx:1.27"),
-            container_port=80,
+            image=ecs.ContainerImage.from_registry("public.ecr.aws/nginx/nginx-unprivileged:1.28-alpine"),
             alarm_emails=["oncall@example.com"],
         )
     """
@@ -84,6 +97,7 @@ class ObservedService(Construct):
         command: Sequence[str] | None = None,
         user: str | None = None,
         readonly_root_filesystem: bool = True,
+        writable_paths: Sequence[str] = DEFAULT_WRITABLE_PATHS,
         health_check_path: str = "/",
         service_name: str | None = None,
         min_capacity: int = 2,
@@ -97,7 +111,7 @@ class ObservedService(Construct):
         listener_priority: int | None = None,
         host_headers: Sequence[str] = (),
         path_patterns: Sequence[str] = (),
-        deletion_protection: bool = True,
+        deletion_protection: bool | None = None,
         web_acl_arn: str | None = None,
         log_retention: logs.RetentionDays | None = None,
         encryption_key: kms.IKey | None = None,
@@ -136,8 +150,15 @@ class ObservedService(Construct):
         :param command: overrides the image's command. Default: the image's.
         :param user: user (and group) the application runs as, e.g. ``"1000:1000"``.
             Default: the image's user.
-        :param readonly_root_filesystem: mount the root filesystem read-only; ``/tmp`` stays
-            writable (task storage). Default: True.
+        :param readonly_root_filesystem: mount the root filesystem read-only, so that a
+            compromised process cannot change the image's files; only ``writable_paths`` can be
+            written. An image that writes anywhere else at start (the official ``nginx`` image
+            writes ``/var/cache/nginx`` and ``/run``) exits: list those paths in
+            ``writable_paths``, or use an image built for it (``nginx-unprivileged`` writes
+            only ``/tmp``). Default: True.
+        :param writable_paths: absolute paths of the app container that stay writable, each an
+            empty directory on the task's ephemeral storage (lost when the task stops), at most
+            10. Default: ``["/tmp"]``.
         :param health_check_path: HTTP path the load balancer probes, starting with ``/``.
             Default: ``/``.
         :param service_name: name in traces (``OTEL_SERVICE_NAME``) and on the dashboard.
@@ -160,7 +181,11 @@ class ObservedService(Construct):
         :param host_headers: route only these hosts to the service. Default: any host.
         :param path_patterns: route only these paths to the service, e.g. ``["/api/*"]``.
             Default: every path.
-        :param deletion_protection: protect the load balancer from deletion. Default: True.
+        :param deletion_protection: protect the load balancer from deletion. A protected
+            load balancer cannot be deleted by CloudFormation either: a failed first create or
+            a ``cdk destroy`` then stops at it until the protection is turned off by hand.
+            Default: the stack's ``termination_protection`` (production stacks are created
+            with ``termination_protection=True``; test stacks roll back and destroy cleanly).
         :param web_acl_arn: ARN of a WAFv2 web ACL to associate with the load balancer.
             Default: none (README explains the acknowledged finding).
         :param log_retention: how long application logs are kept. Default: one year.
@@ -170,8 +195,10 @@ class ObservedService(Construct):
             point the application at it with ``OTEL_*`` variables. Default: True.
         :param trace_sample_rate: share of root traces recorded, in [0, 1]. Default: 0.05.
         :param alarm_emails: addresses that receive ALARM and OK notifications. Default: none.
-        :param alarm_topic: an existing topic for notifications (its key policy must let
-            CloudWatch publish). Default: a new topic encrypted with ``encryption_key``.
+        :param alarm_topic: an existing topic for notifications; CloudWatch is allowed in its
+            topic and key policies (an imported topic's policies cannot be changed here: the
+            construct warns, saying what to add). Default: a new topic encrypted with
+            ``encryption_key``.
         :param cpu_alarm_percent: CPU utilization that raises an alarm, in (0, 100].
             Default: 80.
         :param memory_alarm_percent: memory utilization that raises an alarm, in (0, 100].
@@ -187,8 +214,8 @@ class ObservedService(Construct):
             fires ``alarm_period x alarm_datapoints`` after the condition starts. Default: 3.
         :param deployment: rolling, canary, linear or blue/green. Default:
             ``Deployment.rolling()``.
-        :param rollback_on_alarm: roll a deployment back when a critical alarm fires while it
-            runs. Default: True.
+        :param rollback_on_alarm: roll a deployment back when the health signal goes into
+            ALARM while it runs. Default: True.
         """
         super().__init__(scope, id)
         deployment = deployment or Deployment.rolling()
@@ -224,6 +251,7 @@ class ObservedService(Construct):
             path_patterns=path_patterns,
             certificate=certificate,
             web_acl_arn=web_acl_arn,
+            writable_paths=writable_paths,
         )
         self._warn_on_weakened_defaults(
             readonly_root_filesystem=readonly_root_filesystem,
@@ -233,6 +261,8 @@ class ObservedService(Construct):
         )
         self.service_name: str = service_name or id
         self.deployment: Deployment = deployment
+        if deletion_protection is None:
+            deletion_protection = Stack.of(self).termination_protection
         cluster = cluster or self._default_cluster(vpc)
         vpc = cluster.vpc
 
@@ -250,10 +280,11 @@ class ObservedService(Construct):
                 "AlarmTopic",
                 key=self.encryption_key,
                 emails=alarm_emails,
-                publishers=["cloudwatch.amazonaws.com"],
+                publishers=[cloudwatch_alarms(self)],
                 display_name=f"Alarms of {self.service_name}",
             )
         else:
+            allow_to_publish(alarm_topic, cloudwatch_alarms(self))
             subscribe_emails(alarm_topic, alarm_emails)
         self.alarm_topic: sns.ITopic = alarm_topic
 
@@ -267,7 +298,7 @@ class ObservedService(Construct):
                 cpu_architecture=cpu_architecture or ecs.CpuArchitecture.X86_64,
                 operating_system_family=ecs.OperatingSystemFamily.LINUX,
             ),
-            volumes=[ecs.Volume(name="tmp")],
+            volumes=[ecs.Volume(name=_volume_name(path)) for path in writable_paths],
         )
         app_environment = {
             **(otel_environment(self.service_name, trace_sample_rate) if tracing else {}),
@@ -292,7 +323,12 @@ class ObservedService(Construct):
             ),
         )
         self.container.add_mount_points(
-            ecs.MountPoint(container_path="/tmp", source_volume="tmp", read_only=False)
+            *(
+                ecs.MountPoint(
+                    container_path=path, source_volume=_volume_name(path), read_only=False
+                )
+                for path in writable_paths
+            )
         )
         if tracing:
             collector = add_collector(self.task_definition, self.log_group)
@@ -330,10 +366,14 @@ class ObservedService(Construct):
             action=self._forward(),
         )
 
-        # --- Alarms (named up front: the service refers to them by name) -------------------
-        alarm_prefix = Names.unique_resource_name(self, max_length=180, separator="-")
+        # --- Names, known before anything is created ----------------------------------------
+        # The service and its alarms have literal names: the service refers to its alarms by
+        # name, the alarms find the service by name (so they exist, and have been evaluated,
+        # by the time the service is stable), and a pipeline in another stack names them
+        # without a cross-stack export that would block their replacement.
+        prefix = Names.unique_resource_name(self, max_length=180, separator="-")
         alarm_names = {
-            key: f"{alarm_prefix}-{key.replace('_', '-')}"
+            key: f"{prefix}-{key.replace('_', '-')}"
             for key in ("cpu", "memory", *CRITICAL_ALARMS, "health")
         }
 
@@ -341,6 +381,7 @@ class ObservedService(Construct):
         self.service: ecs.FargateService = ecs.FargateService(
             self,
             "Service",
+            service_name=prefix,
             cluster=cluster,
             task_definition=self.task_definition,
             vpc_subnets=task_subnets
@@ -349,9 +390,14 @@ class ObservedService(Construct):
             min_healthy_percent=100,
             max_healthy_percent=200,
             health_check_grace_period=HEALTH_CHECK_GRACE,
-            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True)
+            if deployment.strategy in CIRCUIT_BREAKER_STRATEGIES
+            else None,
+            # ECS watches the health signal while the new tasks start and during every bake
+            # time. At creation the alarm does not exist yet (it is created after the service
+            # is stable, see metrics below), which ECS does not count as a failure.
             deployment_alarms=ecs.DeploymentAlarmConfig(
-                alarm_names=[alarm_names[key] for key in DEPLOYMENT_ALARMS],
+                alarm_names=[alarm_names["health"]],
                 behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM,
             )
             if rollback_on_alarm
@@ -402,15 +448,15 @@ class ObservedService(Construct):
                 for tg in (self.target_group, self.alternate_target_group)
                 if tg is not None
             ],
-            cluster_name=cluster.cluster_name,
-            service_name=self.service.service_name,
+            cluster_name=cluster_name(cluster),
+            service_name=prefix,
             period=alarm_period,
         )
         if requests_per_target is not None:
             _scale_on_requests(scaling, self.metrics.requests_per_target(), requests_per_target)
 
         # --- Alarms, health signal, dashboard ------------------------------------------------
-        specs = self._alarm_specs(
+        specs, health = self._alarm_specs(
             alarm_datapoints=alarm_datapoints,
             cpu_alarm_percent=cpu_alarm_percent,
             memory_alarm_percent=memory_alarm_percent,
@@ -419,20 +465,28 @@ class ObservedService(Construct):
             latency_alarm_threshold=latency_alarm_threshold,
             min_capacity=min_capacity,
         )
-        factory = AlarmFactory(Construct(self, "Alarms"), self.alarm_topic)
+        alarms_scope = Construct(self, "Alarms")
+        factory = AlarmFactory(alarms_scope, self.alarm_topic)
         self.alarms: dict[str, cloudwatch.Alarm] = {
             key: factory.metric_alarm(_pascal(key), spec, name=alarm_names[key])
             for key, spec in specs.items()
         }
         self.critical_alarms: list[cloudwatch.IAlarm] = [self.alarms[k] for k in CRITICAL_ALARMS]
-        self.health_alarm: cloudwatch.IAlarm = AlarmFactory(self, None).any_of(
-            "HealthAlarm",
-            self.critical_alarms,
-            name=alarm_names["health"],
-            description=(
-                f"{self.service_name} is unhealthy: one of its critical alarms "
-                "(5xx error rate, p99 latency, unhealthy targets, running tasks) is in ALARM."
-            ),
+        # The health signal: one metric alarm over the critical signals, without actions of its
+        # own (each critical alarm already notifies, saying which signal broke).
+        self.health_alarm: cloudwatch.Alarm = AlarmFactory(alarms_scope, None).metric_alarm(
+            "Health", health, name=alarm_names["health"]
+        )
+        acknowledge(self.health_alarm, "health-signal-alarm")
+        self.health_alarm_name: str = alarm_names["health"]
+        self._image_secret: str | None = None
+        self._target = EcsTarget(
+            cluster_name=cluster_name(cluster),
+            service_name=prefix,
+            container_name=APP_CONTAINER_NAME,
+            task_role_name=self._role_name(self.task_definition.task_role),
+            execution_role_name=self._role_name(self.task_definition.obtain_execution_role()),
+            cpu_architecture=self._cpu_architecture(),
         )
         self.dashboard: cloudwatch.Dashboard = build_dashboard(
             self,
@@ -458,6 +512,19 @@ class ObservedService(Construct):
             value=dashboard_url(self.dashboard),
             description=f"CloudWatch dashboard of {self.service_name}",
         )
+
+    # --- What a pipeline reads (see _targets) -------------------------------------------------
+
+    @property
+    def _ecs_target(self) -> EcsTarget:
+        return self._target
+
+    def _deployed_by_pipeline(self) -> str:
+        """A pipeline deploys this service from now on: read the image from the secret the
+        pipeline keeps up to date (``deployed_image``), and return the secret's name."""
+        if self._image_secret is None:
+            self._image_secret = pin_deployed_image(self, self.task_definition, self.container)
+        return self._image_secret
 
     # ------------------------------------------------------------------------------------------
 
@@ -491,6 +558,7 @@ class ObservedService(Construct):
         path_patterns: Sequence[str],
         certificate: acm.ICertificate | None,
         web_acl_arn: str | None,
+        writable_paths: Sequence[str],
     ) -> None:
         if Token.is_unresolved(Stack.of(self).region):
             check.fail(
@@ -507,6 +575,7 @@ class ObservedService(Construct):
                 "port or pass tracing=False",
             )
         check.fargate_size(self, cpu, memory_limit_mib)
+        _check_writable_paths(self, writable_paths)
         if not check.is_token(health_check_path) and (
             not isinstance(health_check_path, str)
             or not health_check_path.startswith("/")
@@ -620,14 +689,14 @@ class ObservedService(Construct):
         self,
         *,
         readonly_root_filesystem: bool,
-        deletion_protection: bool,
+        deletion_protection: bool | None,
         rollback_on_alarm: bool,
         shared: bool,
     ) -> None:
         weakened = []
         if not readonly_root_filesystem:
             weakened.append("readonly_root_filesystem=False lets the application rewrite its image")
-        if not deletion_protection and not shared:
+        if deletion_protection is False and not shared:
             weakened.append("deletion_protection=False lets the load balancer be deleted")
         if not rollback_on_alarm:
             weakened.append("rollback_on_alarm=False keeps deployments that break the service")
@@ -654,9 +723,25 @@ class ObservedService(Construct):
     def _default_cluster(self, vpc: ec2.IVpc | None) -> ecs.ICluster:
         if vpc is None:
             return SharedInfrastructure.of(self).cluster
-        return ecs.Cluster(
-            self, "Cluster", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED
-        )
+        return named_cluster(self, "Cluster", vpc)
+
+    def _cpu_architecture(self) -> str:
+        """``X86_64`` or ``ARM64``, read back from the task definition (CDK's
+        ``CpuArchitecture`` does not expose its name)."""
+        cfn = self.task_definition.node.default_child
+        assert isinstance(cfn, ecs.CfnTaskDefinition)
+        platform = Stack.of(self).resolve(cfn.runtime_platform) or {}
+        return str(platform.get("cpuArchitecture", "X86_64"))
+
+    def _role_name(self, role: iam.IRole) -> str:
+        """Give a role of the task definition a literal name, and return it. IAM names are
+        global to the account, so the region is part of the name."""
+        cfn = role.node.default_child
+        assert isinstance(cfn, iam.CfnRole)
+        region = Stack.of(self).region
+        name = f"{region}-{Names.unique_resource_name(role, max_length=63 - len(region))}"
+        cfn.role_name = name
+        return name
 
     def _own_load_balancer(
         self,
@@ -731,6 +816,8 @@ class ObservedService(Construct):
             )
         else:
             acknowledge(load_balancer, "load-balancer-without-waf")
+        if not deletion_protection:
+            acknowledge(load_balancer, "load-balancer-without-deletion-protection")
         return load_balancer, listener
 
     def _target_group(
@@ -785,7 +872,8 @@ class ObservedService(Construct):
         error_rate_min_requests: int,
         latency_alarm_threshold: Duration,
         min_capacity: int,
-    ) -> dict[str, AlarmSpec]:
+    ) -> tuple[dict[str, AlarmSpec], AlarmSpec]:
+        """The alarms that notify, by key, and the health signal."""
         m = self.metrics
         greater = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
         quiet = cloudwatch.TreatMissingData.NOT_BREACHING
@@ -836,17 +924,34 @@ class ObservedService(Construct):
                 alarm_datapoints,
             ),
             "running_tasks": AlarmSpec(
-                m.running_tasks(),
+                m.tasks_up(min_capacity),
                 min_capacity,
                 cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-                f"{self.service_name}: fewer than {min_capacity} running tasks {window}.",
-                # Container Insights publishes the count every minute while the service exists;
-                # no data means no service information, which is not by itself an outage.
+                f"{self.service_name}: fewer than {min_capacity} tasks running or starting "
+                f"{window}.",
                 quiet,
                 alarm_datapoints,
             ),
         }
-        return specs
+        latency = latency_alarm_threshold.to_seconds(integral=False)
+        health = AlarmSpec(
+            m.unhealthy(
+                error_rate_percent=error_rate_alarm_percent,
+                min_requests=error_rate_min_requests,
+                latency_seconds=latency,
+                min_running_tasks=min_capacity,
+            ),
+            1,
+            cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            f"{self.service_name} is unhealthy {window}: more than {error_rate_alarm_percent}% "
+            f"of requests answered 5xx (minutes under {error_rate_min_requests} requests are "
+            f"ignored), p99 latency above {latency_alarm_threshold.to_human_string()}, a target "
+            f"failing health checks, or fewer than {min_capacity} tasks running or starting. "
+            "ECS deployments, pipeline stages and feature-flag rollouts roll back on this alarm.",
+            quiet,
+            alarm_datapoints,
+        )
+        return specs, health
 
     def _url(
         self,
@@ -961,6 +1066,42 @@ def _scale_on_requests(
 def _threshold_label(spec: AlarmSpec) -> str:
     below = spec.comparison == cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD
     return f"Alarm: {'<' if below else '>'} {spec.threshold:g} for {spec.datapoints} periods"
+
+
+def _check_writable_paths(scope: Construct, paths: Sequence[str]) -> None:
+    if isinstance(paths, str) or not isinstance(paths, Sequence):
+        check.fail(scope, f"writable_paths must be a list of absolute paths, got {paths!r}")
+    if len(paths) > MAX_WRITABLE_PATHS:
+        check.fail(
+            scope, f"writable_paths must hold at most {MAX_WRITABLE_PATHS} paths, got {len(paths)}"
+        )
+    volumes: dict[str, str] = {}
+    for index, path in enumerate(paths):
+        check.matches(
+            scope,
+            f"writable_paths[{index}]",
+            path,
+            WRITABLE_PATH,
+            "an absolute path below / of letters, digits, '.', '_' and '-' "
+            "(like '/var/cache/nginx')",
+        )
+        if check.is_token(path):
+            check.fail(scope, f"writable_paths[{index}] must be known at synthesis, got a token")
+        if ".." in path.split("/") or "." in path.split("/"):
+            check.fail(scope, f"writable_paths[{index}] must not contain '.' or '..', got {path!r}")
+        name = _volume_name(path)
+        if name in volumes:
+            check.fail(
+                scope,
+                f"writable_paths[{index}] ({path!r}) and {volumes[name]!r} are the same volume; "
+                "list each directory once",
+            )
+        volumes[name] = path
+
+
+def _volume_name(path: str) -> str:
+    """``/tmp`` -> ``tmp``, ``/var/cache/nginx`` -> ``var-cache-nginx``."""
+    return re.sub(r"[^A-Za-z0-9]+", "-", path.strip("/")) or "root"
 
 
 def _pascal(key: str) -> str:

@@ -1,0 +1,940 @@
+"""The delivery checker (``harness.delivery``): IAM evaluation on literal policies, the pairs it
+must report on small hand-written templates (and accept once fixed, so a pass means something),
+and the real check: AWS would allow every delivery of every scenario."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from conftest import ScenarioResult
+from harness import delivery
+from harness.compliance import ACCOUNT, REGION
+from harness.delivery import Effect, Request, evaluate
+from harness.scenarios import SCENARIOS
+
+NAMES = sorted(SCENARIOS)
+Results = dict[str, ScenarioResult]
+
+APP = "app"
+ENVIRONMENTS = {APP: (ACCOUNT, REGION)}
+TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:alarms"
+ALARM_ARN = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:errors"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/deployer"
+CLOUDWATCH = {"Service": "cloudwatch.amazonaws.com"}
+ROLE = {"AWS": ROLE_ARN}
+
+
+# --- The evaluator, on literal policies ---------------------------------------------------------
+
+
+def policy(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def allow(**statement: Any) -> dict[str, Any]:
+    return {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "sns:Publish",
+        "Resource": "*",
+        **statement,
+    }
+
+
+def deny(**statement: Any) -> dict[str, Any]:
+    return {**allow(**statement), "Effect": "Deny"}
+
+
+def publish(
+    context: dict[str, Any] | None = None,
+    *,
+    principal: dict[str, str] = CLOUDWATCH,
+    action: str = "sns:Publish",
+    resource: str = TOPIC_ARN,
+) -> Request:
+    return Request(principal, action, resource, context or {})
+
+
+def test_a_policy_without_an_applying_allow_denies_implicitly() -> None:
+    assert evaluate(policy(), publish()).effect is Effect.IMPLICIT_DENY
+    assert evaluate(policy(allow(Action="sns:Subscribe")), publish()).effect is Effect.IMPLICIT_DENY
+    assert evaluate(policy(allow()), publish()).effect is Effect.ALLOW
+
+
+@pytest.mark.parametrize("first_deny", [True, False])
+def test_an_explicit_deny_wins_over_any_allow(first_deny: bool) -> None:
+    statements = [allow(Sid="Publish"), deny(Sid="NoPublish")]
+    decision = evaluate(policy(*(statements[::-1] if first_deny else statements)), publish())
+    assert (decision.effect, decision.statement) == (Effect.EXPLICIT_DENY, "'NoPublish'")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "applies"),
+    [
+        ("sns:Publish", True),
+        ("SNS:publish", True),  # actions are case-insensitive
+        ("sns:*", True),
+        ("sns:Pub*", True),
+        ("sns:Publis?", True),
+        ("sns:Publish?", False),
+        ("s3:*", False),
+        ("*", True),
+    ],
+)
+def test_actions_match_case_insensitively_with_wildcards(pattern: str, applies: bool) -> None:
+    assert evaluate(policy(allow(Action=pattern)), publish()).allowed is applies
+
+
+def test_not_action_applies_to_every_other_action() -> None:
+    document = policy(
+        {"Effect": "Allow", "Principal": "*", "NotAction": "sns:Sub*", "Resource": "*"}
+    )
+    assert evaluate(document, publish()).allowed
+    assert not evaluate(document, publish(action="sns:Subscribe")).allowed
+
+
+@pytest.mark.parametrize(
+    ("pattern", "applies"),
+    [
+        (TOPIC_ARN, True),
+        (f"arn:aws:sns:*:{ACCOUNT}:*", True),
+        (f"arn:aws:sns:{REGION}:{ACCOUNT}:alarm?", True),
+        (f"arn:aws:sns:{REGION}:{ACCOUNT}:Alarms", False),  # resources are case-sensitive
+        (f"arn:aws:sns:{REGION}:{ACCOUNT}:alarms-*", False),
+    ],
+)
+def test_resources_match_with_wildcards(pattern: str, applies: bool) -> None:
+    assert evaluate(policy(allow(Resource=pattern)), publish()).allowed is applies
+
+
+def test_not_resource_applies_to_every_other_resource() -> None:
+    document = policy(
+        {
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "sns:Publish",
+            "NotResource": "arn:aws:sns:*:*:other",
+        }
+    )
+    assert evaluate(document, publish()).allowed
+    assert not evaluate(document, publish(resource="arn:aws:sns:r:1:other")).allowed
+
+
+@pytest.mark.parametrize(
+    ("principal_element", "principal", "applies"),
+    [
+        ("*", CLOUDWATCH, True),
+        ({"AWS": "*"}, CLOUDWATCH, True),
+        ({"Service": ["events.amazonaws.com", "cloudwatch.amazonaws.com"]}, CLOUDWATCH, True),
+        ({"Service": "events.amazonaws.com"}, CLOUDWATCH, False),
+        ({"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, CLOUDWATCH, False),
+        ({"AWS": ROLE_ARN}, ROLE, True),
+        ({"AWS": [f"arn:aws:iam::{ACCOUNT}:role/other", ROLE_ARN]}, ROLE, True),
+        ({"AWS": f"arn:aws:iam::{ACCOUNT}:role/other"}, ROLE, False),
+        ({"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, ROLE, True),  # the account delegates
+        ({"AWS": ACCOUNT}, ROLE, True),
+        ({"AWS": "arn:aws:iam::111122223333:root"}, ROLE, False),
+        ({"Service": "cloudwatch.amazonaws.com"}, ROLE, False),
+    ],
+)
+def test_principals(principal_element: Any, principal: dict[str, str], applies: bool) -> None:
+    document = policy(allow(Principal=principal_element))
+    assert evaluate(document, publish(principal=principal)).allowed is applies
+
+
+def test_not_principal_applies_to_every_other_principal() -> None:
+    document = policy(
+        {"Effect": "Allow", "NotPrincipal": CLOUDWATCH, "Action": "sns:Publish", "Resource": "*"}
+    )
+    assert not evaluate(document, publish()).allowed
+    assert evaluate(document, publish(principal=ROLE)).allowed
+
+
+SOURCE = {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": ALARM_ARN}
+
+
+@pytest.mark.parametrize(
+    ("condition", "context", "holds"),
+    [
+        ({"StringEquals": {"aws:SourceAccount": ACCOUNT}}, SOURCE, True),
+        ({"StringEquals": {"aws:SourceAccount": "111122223333"}}, SOURCE, False),
+        ({"StringEquals": {"aws:SourceAccount": ACCOUNT}}, {}, False),  # missing: false
+        ({"StringEquals": {"AWS:SOURCEACCOUNT": ACCOUNT}}, SOURCE, True),  # keys ignore case
+        ({"StringEquals": {"aws:SourceAccount": ["111122223333", ACCOUNT]}}, SOURCE, True),
+        ({"StringNotEquals": {"aws:SourceAccount": ACCOUNT}}, SOURCE, False),
+        ({"StringNotEquals": {"aws:SourceAccount": ACCOUNT}}, {}, True),  # negated, missing: true
+        ({"StringEqualsIfExists": {"aws:SourceAccount": ACCOUNT}}, {}, True),
+        ({"StringEqualsIfExists": {"aws:SourceAccount": "111122223333"}}, SOURCE, False),
+        ({"StringEqualsIgnoreCase": {"aws:SourceArn": ALARM_ARN.upper()}}, SOURCE, True),
+        ({"StringEquals": {"aws:SourceArn": ALARM_ARN.upper()}}, SOURCE, False),
+        ({"StringLike": {"aws:SourceArn": "arn:aws:cloudwatch:*:alarm:*"}}, SOURCE, True),
+        ({"StringNotLike": {"aws:SourceArn": "arn:aws:events:*"}}, SOURCE, True),
+        ({"StringNotLike": {"aws:SourceArn": "arn:aws:cloudwatch:*"}}, SOURCE, False),
+        ({"StringNotLike": {"aws:SourceArn": "arn:aws:cloudwatch:*"}}, {}, True),
+        ({"ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:*:{ACCOUNT}:alarm:*"}}, SOURCE, True),
+        # ArnLike matches each of the six parts on its own: "*" does not span colons there.
+        ({"ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:*:alarm:*"}}, SOURCE, False),
+        ({"ArnEquals": {"aws:SourceArn": ALARM_ARN}}, SOURCE, True),
+        ({"ArnEquals": {"aws:SourceArn": ALARM_ARN}}, {}, False),
+        ({"ArnNotEquals": {"aws:SourceArn": ALARM_ARN}}, SOURCE, False),
+        ({"ArnNotLike": {"aws:SourceArn": "arn:aws:events:*"}}, {}, True),
+        ({"Bool": {"aws:SecureTransport": "true"}}, {"aws:SecureTransport": True}, True),
+        ({"Bool": {"aws:SecureTransport": "false"}}, {"aws:SecureTransport": True}, False),
+        ({"Bool": {"aws:SecureTransport": "false"}}, {}, False),
+        ({"NumericLessThan": {"s3:TlsVersion": 1.2}}, {"s3:TlsVersion": "1.0"}, True),
+        ({"NumericLessThan": {"s3:TlsVersion": 1.2}}, {"s3:TlsVersion": "1.3"}, False),
+        ({"NumericLessThan": {"s3:TlsVersion": 1.2}}, {}, False),
+        ({"NumericGreaterThanEquals": {"s3:TlsVersion": "1.2"}}, {"s3:TlsVersion": "1.2"}, True),
+        ({"Null": {"aws:SourceArn": "true"}}, {}, True),
+        ({"Null": {"aws:SourceArn": "true"}}, SOURCE, False),
+        ({"Null": {"aws:SourceArn": "false"}}, SOURCE, True),
+        ({"ForAnyValue:StringEquals": {"aws:TagKeys": ["team"]}}, {}, False),
+        ({"ForAllValues:StringEquals": {"aws:TagKeys": ["team"]}}, {}, True),
+        (
+            {"ForAnyValue:StringEquals": {"aws:TagKeys": ["team"]}},
+            {"aws:TagKeys": ["a", "team"]},
+            True,
+        ),
+        (
+            {"ForAllValues:StringEquals": {"aws:TagKeys": ["team", "a"]}},
+            {"aws:TagKeys": ["a", "team"]},
+            True,
+        ),
+        (
+            {"ForAllValues:StringEquals": {"aws:TagKeys": ["team"]}},
+            {"aws:TagKeys": ["a", "team"]},
+            False,
+        ),
+        # Every operator and every key must hold.
+        ({"StringEquals": {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": "x"}}, SOURCE, False),
+        (
+            {
+                "StringEquals": {"aws:SourceAccount": ACCOUNT},
+                "ArnLike": {"aws:SourceArn": ALARM_ARN},
+            },
+            SOURCE,
+            True,
+        ),
+    ],
+)
+def test_condition_operators(
+    condition: dict[str, Any], context: dict[str, Any], holds: bool
+) -> None:
+    assert evaluate(policy(allow(Condition=condition)), publish(context)).allowed is holds
+
+
+def test_an_unknown_operator_never_allows_and_always_denies() -> None:
+    condition = {"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}}
+    assert not evaluate(policy(allow(Condition=condition)), publish()).allowed
+    decision = evaluate(policy(allow(), deny(Condition=condition)), publish())
+    assert decision.effect is Effect.EXPLICIT_DENY
+    assert decision.uncertain
+
+
+def test_a_value_that_did_not_resolve_never_allows_and_always_denies() -> None:
+    unresolved = "<unresolved Ref TopicParameter>"
+    assert not evaluate(policy(allow(Resource=unresolved)), publish()).allowed
+    assert not evaluate(
+        policy(allow(Principal={"AWS": unresolved})), publish(principal=ROLE)
+    ).allowed
+    condition = {"StringEquals": {"aws:SourceAccount": unresolved}}
+    decision = evaluate(policy(allow(), deny(Condition=condition)), publish(SOURCE))
+    assert decision.effect is Effect.EXPLICIT_DENY
+    assert decision.uncertain
+
+
+# --- Resolving intrinsics -----------------------------------------------------------------------
+
+RESOLVER_TEMPLATE: dict[str, Any] = {
+    "Conditions": {
+        "InUsEast1": {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]},
+        "NotInUsEast1": {"Fn::Not": [{"Condition": "InUsEast1"}]},
+        "Unknowable": {"Fn::Equals": [{"Ref": "Stage"}, "prod"]},
+    },
+    "Parameters": {"Stage": {"Type": "String", "Default": "prod"}},
+    "Resources": {
+        "Topic": {"Type": "AWS::SNS::Topic", "Properties": {}},
+        "NamedTopic": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "named"}},
+        "Bucket": {"Type": "AWS::S3::Bucket"},
+        "Key": {"Type": "AWS::KMS::Key", "Properties": {}},
+        "Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {}},
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"Path": "/service/"}},
+        "Rule": {"Type": "AWS::Events::Rule", "Properties": {"Name": "nightly"}},
+        "Vpc": {"Type": "AWS::EC2::VPC", "Properties": {}},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({"Ref": "AWS::AccountId"}, ACCOUNT),
+        ({"Ref": "AWS::URLSuffix"}, "amazonaws.com"),
+        ({"Ref": "AWS::StackName"}, APP),
+        ({"Ref": "Topic"}, f"arn:aws:sns:{REGION}:{ACCOUNT}:Topic"),
+        ({"Fn::GetAtt": ["NamedTopic", "TopicName"]}, "named"),
+        ({"Ref": "Bucket"}, "bucket"),
+        ({"Fn::GetAtt": "Bucket.Arn"}, "arn:aws:s3:::bucket"),
+        ({"Ref": "Key"}, "Key"),
+        ({"Fn::GetAtt": ["Key", "Arn"]}, f"arn:aws:kms:{REGION}:{ACCOUNT}:key/Key"),
+        ({"Fn::GetAtt": ["Logs", "Arn"]}, f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:Logs:*"),
+        ({"Fn::GetAtt": ["Role", "Arn"]}, f"arn:aws:iam::{ACCOUNT}:role/service/Role"),
+        ({"Fn::GetAtt": ["Rule", "Arn"]}, f"arn:aws:events:{REGION}:{ACCOUNT}:rule/nightly"),
+        ({"Fn::Join": ["-", ["a", {"Ref": "AWS::Region"}, 1]]}, f"a-{REGION}-1"),
+        (
+            {"Fn::Sub": "arn:${AWS::Partition}:s3:::${Bucket}/${!Literal}"},
+            "arn:aws:s3:::bucket/${Literal}",
+        ),
+        ({"Fn::Sub": "${Rule.Arn}"}, f"arn:aws:events:{REGION}:{ACCOUNT}:rule/nightly"),
+        ({"Fn::Sub": ["${Name}-${AWS::Region}", {"Name": {"Ref": "Bucket"}}]}, f"bucket-{REGION}"),
+        ({"Fn::Select": [4, {"Fn::Split": [":", {"Fn::GetAtt": ["Key", "Arn"]}]}]}, ACCOUNT),
+        ({"Fn::Select": [1, {"Fn::GetAZs": ""}]}, f"{REGION}b"),
+        ({"Fn::If": ["NotInUsEast1", "elsewhere", "here"]}, "here"),
+        (["a", {"Ref": "AWS::NoValue"}, "b"], ["a", "b"]),
+        ({"Key": {"Ref": "AWS::NoValue"}, "Other": 1}, {"Other": 1}),
+    ],
+)
+def test_intrinsics_resolve_to_what_cloudformation_makes(value: Any, expected: Any) -> None:
+    app = delivery.App({APP: RESOLVER_TEMPLATE}, ENVIRONMENTS)
+    assert app.resolve(value, APP) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"Ref": "Stage"},  # a parameter: chosen at deployment
+        {"Ref": "Vpc"},  # a type the resolver does not model
+        {"Fn::GetAtt": ["Topic", "NoSuchAttribute"]},
+        {"Fn::If": ["Unknowable", "a", "b"]},
+        {"Fn::Base64": "text"},
+        {"Fn::ImportValue": "not-exported"},
+        {"Fn::Select": [2, {"Fn::Split": [":", {"Ref": "Vpc"}]}]},
+    ],
+)
+def test_what_cannot_resolve_becomes_a_placeholder(value: Any) -> None:
+    app = delivery.App({APP: RESOLVER_TEMPLATE}, ENVIRONMENTS)
+    resolved = app.resolve(value, APP)
+    assert isinstance(resolved, str)
+    assert resolved.startswith("<unresolved")
+    assert "*" not in resolved
+
+
+def test_import_value_reads_another_templates_export() -> None:
+    exporter = {
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {}}},
+        "Outputs": {"TopicArn": {"Value": {"Ref": "Topic"}, "Export": {"Name": "platform-topic"}}},
+    }
+    importer = {"Resources": {}}
+    app = delivery.App(
+        {"platform": exporter, "team": importer},
+        {"platform": ("111122223333", "eu-west-1"), "team": (ACCOUNT, REGION)},
+    )
+    resolved = app.resolve({"Fn::ImportValue": "platform-topic"}, "team")
+    # A generated name carries its stack name, as CloudFormation generates it.
+    assert resolved == "arn:aws:sns:eu-west-1:111122223333:platform-Topic"
+
+
+def test_every_template_needs_an_environment() -> None:
+    with pytest.raises(
+        ValueError, match=r"environments has no \(account, region\) for templates \['b'\]"
+    ):
+        delivery.check(
+            {"a": {"Resources": {}}, "b": {"Resources": {}}}, environments={"a": (ACCOUNT, REGION)}
+        )
+
+
+# --- Pairs the checker must report, on hand-written templates ---------------------------------
+
+ROOT = {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+KEY_ADMINISTRATION = {"Effect": "Allow", "Principal": ROOT, "Action": "kms:*", "Resource": "*"}
+IN_THIS_ACCOUNT = {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+def ref(logical_id: str) -> dict[str, str]:
+    return {"Ref": logical_id}
+
+
+def arn(logical_id: str) -> dict[str, list[str]]:
+    return {"Fn::GetAtt": [logical_id, "Arn"]}
+
+
+def service(name: str) -> dict[str, str]:
+    return {"Service": f"{name}.amazonaws.com"}
+
+
+def statement(principal: Any, actions: Any, resource: Any = "*", **extra: Any) -> dict[str, Any]:
+    return {
+        "Effect": "Allow",
+        "Principal": principal,
+        "Action": actions,
+        "Resource": resource,
+        **extra,
+    }
+
+
+def key(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": policy(*statements)}}
+
+
+def topic(key_id: Any = None) -> dict[str, Any]:
+    return {"Type": "AWS::SNS::Topic", "Properties": {"KmsMasterKeyId": key_id} if key_id else {}}
+
+
+def topic_policy(*statements: dict[str, Any]) -> dict[str, Any]:
+    ssl_only = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "sns:Publish",
+        "Resource": ref("Topic"),
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    return {
+        "Type": "AWS::SNS::TopicPolicy",
+        "Properties": {"Topics": [ref("Topic")], "PolicyDocument": policy(ssl_only, *statements)},
+    }
+
+
+def role(trusted: Any, *policies: dict[str, Any]) -> dict[str, Any]:
+    trust = policy({"Effect": "Allow", "Principal": trusted, "Action": "sts:AssumeRole"})
+    properties: dict[str, Any] = {"AssumeRolePolicyDocument": trust}
+    if policies:
+        properties["Policies"] = [
+            {"PolicyName": f"Inline{i}", "PolicyDocument": p} for i, p in enumerate(policies)
+        ]
+    return {"Type": "AWS::IAM::Role", "Properties": properties}
+
+
+def identity(actions: Any, resource: Any = "*") -> dict[str, Any]:
+    return policy({"Effect": "Allow", "Action": actions, "Resource": resource})
+
+
+ALARM = {
+    "Type": "AWS::CloudWatch::Alarm",
+    "Properties": {
+        "AlarmName": "errors",
+        "AlarmActions": [ref("Topic")],
+        "OKActions": [ref("Topic")],
+    },
+}
+CLOUDWATCH_PUBLISHES = statement(
+    service("cloudwatch"),
+    "sns:Publish",
+    ref("Topic"),
+    Condition={**IN_THIS_ACCOUNT, "ArnLike": {"aws:SourceArn": arn("Alarm")}},
+)
+# Holds whether or not CloudWatch sends the source keys to KMS (undocumented).
+CLOUDWATCH_USES_KEY = statement(
+    service("cloudwatch"),
+    ["kms:Decrypt", "kms:GenerateDataKey"],
+    Condition={"StringEqualsIfExists": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+)
+
+
+def rule(target: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Events::Rule",
+        "Properties": {
+            "EventPattern": {"source": ["aws.codepipeline"]},
+            "Targets": [{"Id": "Target0", **target}],
+        },
+    }
+
+
+RULE = rule({"Arn": ref("Topic")})
+RULE_ARN = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/Rule"
+# Holds whether or not EventBridge sends the source keys (AWS documents no condition here).
+EVENTS_PUBLISH = statement(
+    service("events"),
+    "sns:Publish",
+    ref("Topic"),
+    Condition={"StringEqualsIfExists": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+)
+
+LOG_GROUP_ARN = {
+    "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"
+}
+LOGS_USE_KEY = statement(
+    {"Service": {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}},
+    ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"],
+    Condition={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": LOG_GROUP_ARN}},
+)
+
+
+def events_log_policy(condition: dict[str, Any]) -> dict[str, Any]:
+    """A CloudWatch Logs resource policy as CDK writes it: a JSON string joined around the log
+    group's ARN (``condition`` is literal text of that string)."""
+    actions = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    grant = statement(service("events"), actions, "LOG_GROUP_ARN", Condition=condition)
+    before, after = json.dumps(policy(grant)).split("LOG_GROUP_ARN")
+    document = {"Fn::Join": ["", [before, arn("Logs"), after]]}
+    return {
+        "Type": "AWS::Logs::ResourcePolicy",
+        "Properties": {"PolicyName": "events", "PolicyDocument": document},
+    }
+
+
+def bucket_policy(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Type": "AWS::S3::BucketPolicy",
+        "Properties": {"Bucket": ref("LogBucket"), "PolicyDocument": policy(*statements)},
+    }
+
+
+def objects(path: str) -> dict[str, Any]:
+    return {"Fn::Join": ["", [arn("LogBucket"), path]]}
+
+
+FLOW_LOG = {
+    "Type": "AWS::EC2::FlowLog",
+    "Properties": {
+        "LogDestinationType": "s3",
+        "LogDestination": {"Fn::Join": ["", [arn("LogBucket"), "/vpc-flow-logs/"]]},
+        "ResourceId": "vpc-0a1b2c3d4e5f60718",
+        "ResourceType": "VPC",
+        "TrafficType": "ALL",
+    },
+}
+DELIVERY_READS_ACL = statement(service("delivery.logs"), "s3:GetBucketAcl", arn("LogBucket"))
+DELIVERY_WRITES = statement(
+    service("delivery.logs"),
+    "s3:PutObject",
+    objects(f"/vpc-flow-logs/AWSLogs/{ACCOUNT}/*"),
+    Condition={
+        "StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control", "aws:SourceAccount": ACCOUNT}
+    },
+)
+
+
+def appconfig(*, environment_depends_on: list[str]) -> dict[str, Any]:
+    """An environment rolled back by one alarm, read through a role with a managed policy."""
+    return {
+        "Alarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"AlarmName": "errors"}},
+        "AlarmRole": role(service("appconfig")),
+        "ReadAlarms": {
+            "Type": "AWS::IAM::ManagedPolicy",
+            "Properties": {
+                "PolicyDocument": identity("cloudwatch:DescribeAlarms", arn("Alarm")),
+                "Roles": [ref("AlarmRole")],
+            },
+        },
+        "Application": {"Type": "AWS::AppConfig::Application", "Properties": {"Name": "flags"}},
+        "Environment": {
+            "Type": "AWS::AppConfig::Environment",
+            "DependsOn": environment_depends_on,
+            "Properties": {
+                "ApplicationId": ref("Application"),
+                "Name": "production",
+                "Monitors": [{"AlarmArn": arn("Alarm"), "AlarmRoleArn": arn("AlarmRole")}],
+            },
+        },
+        "Deployment": {
+            "Type": "AWS::AppConfig::Deployment",
+            "Properties": {
+                "ApplicationId": ref("Application"),
+                "EnvironmentId": ref("Environment"),
+            },
+        },
+    }
+
+
+PIPELINE = {
+    "Type": "AWS::CodePipeline::Pipeline",
+    "Properties": {
+        "RoleArn": arn("PipelineRole"),
+        "Stages": [{"Name": "Deploy", "Actions": [{"Name": "Ecs", "RoleArn": arn("ActionRole")}]}],
+    },
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    """A template AWS would refuse a delivery of, and the change that fixes it."""
+
+    name: str
+    broken: dict[str, Any]
+    fix: dict[str, Any]
+    """The resources the fixed template replaces or adds."""
+    sender: str
+    receiver: str
+    problem: str
+    """What the report of the broken template says (part of one problem's text)."""
+
+    @property
+    def fixed(self) -> dict[str, Any]:
+        return {**self.broken, **self.fix}
+
+
+LOGS = {"Type": "AWS::Logs::LogGroup", "Properties": {}}
+LOGS_RULE = rule(
+    {"Arn": {"Fn::Sub": "arn:aws:logs:${AWS::Region}:${AWS::AccountId}:log-group:${Logs}"}}
+)
+ROLE_RULE = rule({"Arn": ref("Topic"), "RoleArn": arn("EventsRole")})
+EVENTS_ROLE = role(
+    service("events"), identity(["sns:Publish", "kms:Decrypt", "kms:GenerateDataKey"])
+)
+EVENTS_USE_KEY = statement(service("events"), ["kms:Decrypt", "kms:GenerateDataKey"])
+PIPELINE_ROLE = role(service("codepipeline"), identity("sts:AssumeRole", arn("ActionRole")))
+
+
+def function(role_id: str) -> dict[str, Any]:
+    return {"Type": "AWS::Lambda::Function", "Properties": {"Role": arn(role_id)}}
+
+
+CASES = [
+    Case(
+        "alarm to a topic whose policy only denies",
+        broken={"Alarm": ALARM, "Topic": topic(), "TopicPolicy": topic_policy()},
+        fix={"TopicPolicy": topic_policy(CLOUDWATCH_PUBLISHES)},
+        sender="Alarm",
+        receiver="Topic",
+        problem="sns:Publish by cloudwatch.amazonaws.com on "
+        f"arn:aws:sns:{REGION}:{ACCOUNT}:Topic is implicitly denied",
+    ),
+    Case(
+        # Without a TopicPolicy the topic keeps SNS's default policy: same-account publishers.
+        "alarm to a topic encrypted with the AWS-managed key",
+        broken={"Alarm": ALARM, "Topic": topic("alias/aws/sns")},
+        fix={"Topic": topic(arn("Key")), "Key": key(KEY_ADMINISTRATION, CLOUDWATCH_USES_KEY)},
+        sender="Alarm",
+        receiver="Topic",
+        problem="encrypted with the AWS-managed key alias/aws/sns",
+    ),
+    Case(
+        "EventBridge to an encrypted topic whose key policy conditions on aws:SourceAccount",
+        broken={
+            "Rule": RULE,
+            "Topic": topic(arn("Key")),
+            "TopicPolicy": topic_policy(EVENTS_PUBLISH),
+            "Key": key(KEY_ADMINISTRATION, {**EVENTS_USE_KEY, "Condition": IN_THIS_ACCOUNT}),
+        },
+        fix={"Key": key(KEY_ADMINISTRATION, EVENTS_USE_KEY)},
+        sender="Rule",
+        receiver="Topic",
+        problem="kms:GenerateDataKey by events.amazonaws.com on "
+        f"arn:aws:kms:{REGION}:{ACCOUNT}:key/Key is implicitly denied",
+    ),
+    Case(
+        # Same account: the role's identity policy is enough for the topic, not for the key.
+        "EventBridge through a role to a topic whose key policy does not allow the account",
+        broken={
+            "Rule": ROLE_RULE,
+            "EventsRole": EVENTS_ROLE,
+            "Topic": topic(arn("Key")),
+            "TopicPolicy": topic_policy(),
+            "Key": key(CLOUDWATCH_USES_KEY),
+        },
+        fix={"Key": key(KEY_ADMINISTRATION, CLOUDWATCH_USES_KEY)},
+        sender="Rule",
+        receiver="Topic",
+        problem="allows neither the account nor the role",
+    ),
+    Case(
+        "EventBridge to a log group whose resource policy needs aws:SourceAccount",
+        broken={
+            "Rule": LOGS_RULE,
+            "Logs": LOGS,
+            "Policy": events_log_policy({"StringEquals": {"aws:SourceAccount": ACCOUNT}}),
+        },
+        # Holds whether or not EventBridge sends the key.
+        fix={"Policy": events_log_policy({"ArnEqualsIfExists": {"aws:SourceArn": RULE_ARN}})},
+        sender="Rule",
+        receiver="Logs",
+        problem="logs:CreateLogStream by events.amazonaws.com on "
+        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:Logs:log-stream:* is implicitly denied "
+        "(no statement allows it) (without aws:SourceAccount, aws:SourceArn)",
+    ),
+    Case(
+        "log group encrypted with a key that lacks the CloudWatch Logs statement",
+        broken={
+            "Logs": {**LOGS, "Properties": {"KmsKeyId": arn("Key")}},
+            "Key": key(KEY_ADMINISTRATION),
+        },
+        fix={"Key": key(KEY_ADMINISTRATION, LOGS_USE_KEY)},
+        sender="Logs",
+        receiver="Key",
+        problem=f"kms:Encrypt by logs.{REGION}.amazonaws.com on "
+        f"arn:aws:kms:{REGION}:{ACCOUNT}:key/Key is implicitly denied",
+    ),
+    Case(
+        "VPC flow log to a bucket whose policy lacks the delivery statement",
+        broken={
+            "FlowLog": FLOW_LOG,
+            "LogBucket": {"Type": "AWS::S3::Bucket"},
+            "LogBucketPolicy": bucket_policy(DELIVERY_READS_ACL),
+        },
+        fix={"LogBucketPolicy": bucket_policy(DELIVERY_READS_ACL, DELIVERY_WRITES)},
+        sender="FlowLog",
+        receiver="LogBucket",
+        problem="s3:PutObject by delivery.logs.amazonaws.com on "
+        f"arn:aws:s3:::logbucket/vpc-flow-logs/AWSLogs/{ACCOUNT}/* is implicitly denied",
+    ),
+    Case(
+        # The deployment refers to the environment: it depends on the policy through it.
+        "AppConfig monitor whose role policy is not a dependency of the environment",
+        broken=appconfig(environment_depends_on=[]),
+        fix=appconfig(environment_depends_on=["ReadAlarms"]),
+        sender="Environment",
+        receiver="AlarmRole",
+        problem="app/ReadAlarms (a policy of app/AlarmRole) is not a dependency of app/Environment",
+    ),
+    Case(
+        "pipeline action role that trusts CodePipeline instead of the pipeline role",
+        broken={
+            "Pipeline": PIPELINE,
+            "PipelineRole": PIPELINE_ROLE,
+            "ActionRole": role(service("codepipeline")),
+        },
+        fix={"ActionRole": role({"AWS": arn("PipelineRole")})},
+        sender="PipelineRole",
+        receiver="ActionRole",
+        problem="trust policy of app/ActionRole: sts:AssumeRole by "
+        f"arn:aws:iam::{ACCOUNT}:role/PipelineRole",
+    ),
+    Case(
+        "Lambda function whose role trusts another service",
+        broken={"Function": function("Role"), "Role": role(service("ecs-tasks"))},
+        fix={"Role": role(service("lambda"))},
+        sender="Function",
+        receiver="Role",
+        problem="sts:AssumeRole by lambda.amazonaws.com",
+    ),
+]
+
+
+def pair(resources: dict[str, Any], sender: str, receiver: str) -> delivery.Pair:
+    pairs = delivery.check({APP: {"Resources": resources}}, environments=ENVIRONMENTS)
+    found = [p for p in pairs if (p.sender, p.receiver) == (f"{APP}/{sender}", f"{APP}/{receiver}")]
+    assert len(found) == 1, (
+        f"no single {sender} -> {receiver} pair in:\n{delivery.format_pairs(pairs)}"
+    )
+    return found[0]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_the_checker_reports_the_broken_template(case: Case) -> None:
+    problems = [str(p) for p in pair(case.broken, case.sender, case.receiver).problems]
+    assert any(case.problem in p for p in problems), "\n".join(problems)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_the_checker_accepts_the_fixed_template(case: Case) -> None:
+    found = pair(case.fixed, case.sender, case.receiver)
+    assert found.problems == [], delivery.format_pairs([found])
+
+
+@pytest.mark.parametrize(
+    ("managed_policy_arn", "kinds"),
+    [
+        # AWS-managed: the checker does not know what it allows, so it cannot show the read is.
+        (
+            {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/CloudWatchReadOnlyAccess"},
+            ["not evaluable"],
+        ),
+        # The app's own managed policy, attached by ARN rather than through its Roles.
+        (ref("ReadAlarms"), []),
+    ],
+)
+def test_managed_policy_arns_of_a_role(managed_policy_arn: Any, kinds: list[str]) -> None:
+    resources = appconfig(environment_depends_on=["ReadAlarms"])
+    del resources["ReadAlarms"]["Properties"]["Roles"]
+    resources["AlarmRole"]["Properties"]["ManagedPolicyArns"] = [managed_policy_arn]
+    assert [p.kind for p in pair(resources, "Environment", "AlarmRole").problems] == kinds
+
+
+def test_a_topic_without_a_topic_policy_keeps_the_default_policy() -> None:
+    # SNS's default policy lets the account's publishers (CloudWatch) in, not EventBridge.
+    assert pair({"Alarm": ALARM, "Topic": topic()}, "Alarm", "Topic").problems == []
+    problems = pair({"Rule": RULE, "Topic": topic()}, "Rule", "Topic").problems
+    # Denied with and without the source keys.
+    assert [p.message.split(":")[0] for p in problems] == ["default policy of app/Topic"] * 2
+
+
+def test_an_alarm_action_that_does_not_resolve_is_reported() -> None:
+    template = {
+        "Parameters": {"TopicArn": {"Type": "String"}},
+        "Resources": {"Alarm": {**ALARM, "Properties": {"AlarmActions": [ref("TopicArn")]}}},
+    }
+    pairs = delivery.denied(delivery.check({APP: template}, environments=ENVIRONMENTS))
+    assert [(p.receiver, [x.kind for x in p.problems]) for p in pairs] == [
+        ("<unresolved Ref TopicArn>", [delivery.UNRESOLVED_VALUE])
+    ]
+
+
+def test_a_topic_of_another_template_is_checked_through_its_export() -> None:
+    platform = {
+        "Resources": {"Topic": topic(), "TopicPolicy": topic_policy()},
+        "Outputs": {"Arn": {"Value": ref("Topic"), "Export": {"Name": "alarm-topic"}}},
+    }
+    team = {
+        "Resources": {
+            "Alarm": {**ALARM, "Properties": {"AlarmActions": [{"Fn::ImportValue": "alarm-topic"}]}}
+        }
+    }
+    pairs = delivery.check(
+        {"platform": platform, "team": team},
+        environments={"platform": (ACCOUNT, REGION), "team": (ACCOUNT, REGION)},
+    )
+    assert [(p.sender, p.receiver, bool(p.problems)) for p in pairs] == [
+        ("team/Alarm", "platform/Topic", True)
+    ]
+
+
+def bake(alarm: Any) -> dict[str, Any]:
+    """A pipeline whose last stage rolls back when ``alarm`` fires after it succeeded."""
+    rule = {
+        "Name": "Bake",
+        "RuleTypeId": {"Category": "Rule", "Owner": "AWS", "Provider": "CloudWatchAlarm"},
+        "Configuration": {"AlarmName": alarm, "AlarmStates": "ALARM"},
+    }
+    stage = {"Name": "Production", "OnSuccess": {"Conditions": [{"Rules": [rule]}]}}
+    return {"Type": "AWS::CodePipeline::Pipeline", "Properties": {"Stages": [stage]}}
+
+
+def release_pipeline(watched: str, secrets: str) -> dict[str, Any]:
+    """A pipeline whose stage runs the release project with ``watched`` and ``secrets``."""
+    variables = [
+        {"name": "WATCHED_ALARMS", "type": "PLAINTEXT", "value": watched},
+        {"name": "IMAGE_SECRETS", "type": "PLAINTEXT", "value": secrets},
+    ]
+    action = {
+        "Name": "Release",
+        "ActionTypeId": {"Category": "Build", "Owner": "AWS", "Provider": "CodeBuild"},
+        "Configuration": {
+            "ProjectName": ref("Release"),
+            "EnvironmentVariables": json.dumps(variables),
+        },
+    }
+    return {
+        "Type": "AWS::CodePipeline::Pipeline",
+        "Properties": {"Stages": [{"Name": "Production", "Actions": [action]}]},
+    }
+
+
+def test_the_release_action_must_read_its_alarms_and_write_its_secrets() -> None:
+    secret_arn = {
+        "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:app/deployed-image-??????"
+    }
+    resources = {
+        "Errors": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"AlarmName": "errors"}},
+        "Image": {
+            "Type": "AWS::SecretsManager::Secret",
+            "Properties": {"Name": "app/deployed-image"},
+        },
+        "Release": {
+            "Type": "AWS::CodeBuild::Project",
+            "Properties": {"ServiceRole": arn("ReleaseRole")},
+        },
+        "ReleaseRole": role(
+            service("codebuild"), identity(["cloudwatch:DescribeAlarms"], ALARM_ARN)
+        ),
+        "Pipeline": release_pipeline("errors", "app/deployed-image"),
+    }
+    alarm = pair(resources, "ReleaseRole", "Errors")
+    assert [p.message.split(" by ")[0] for p in alarm.problems] == [
+        "cloudwatch:DescribeAlarmHistory"
+    ]
+    image = pair(resources, "ReleaseRole", "Image")
+    assert "secretsmanager:PutSecretValue" in str(image.problems)
+    resources["ReleaseRole"] = role(
+        service("codebuild"),
+        identity(["cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmHistory"], ALARM_ARN),
+        identity(["secretsmanager:PutSecretValue"], secret_arn),
+    )
+    assert pair(resources, "ReleaseRole", "Errors").problems == []
+    assert pair(resources, "ReleaseRole", "Image").problems == []
+    consumed = delivery.consumers({APP: {"Resources": resources}}, environments=ENVIRONMENTS)
+    assert [(c.how, c.resource, c.type) for c in consumed] == [
+        ("CodeBuild action WATCHED_ALARMS", "app/Errors", "AWS::CloudWatch::Alarm")
+    ]
+
+
+def test_consumers_resolve_each_alarm_to_its_type() -> None:
+    watched = {"Name": "WATCHED_ALARMS", "Value": "errors health elsewhere"}
+    deployment_alarms = {"Alarms": {"AlarmNames": ["errors"], "Enable": True, "Rollback": True}}
+    resources = {
+        "Errors": {"Type": "AWS::CloudWatch::Alarm", "Properties": {"AlarmName": "errors"}},
+        "Health": {
+            "Type": "AWS::CloudWatch::CompositeAlarm",
+            "Properties": {"AlarmName": "health"},
+        },
+        "Service": {
+            "Type": "AWS::ECS::Service",
+            "Properties": {"DeploymentConfiguration": deployment_alarms},
+        },
+        "Pipeline": bake(ref("Health")),
+        "Environment": {
+            "Type": "AWS::AppConfig::Environment",
+            "Properties": {"Monitors": [{"AlarmArn": arn("Errors")}]},
+        },
+        "Gate": {
+            "Type": "AWS::CodeBuild::Project",
+            "Properties": {"Environment": {"EnvironmentVariables": [watched]}},
+        },
+    }
+    app = {"templates": {APP: {"Resources": resources}}, "environments": ENVIRONMENTS}
+    assert [(c.consumer, c.alarm, c.resource, c.type) for c in delivery.consumers(**app)] == [
+        ("app/Service", "errors", "app/Errors", "AWS::CloudWatch::Alarm"),
+        ("app/Pipeline", "health", "app/Health", "AWS::CloudWatch::CompositeAlarm"),
+        ("app/Environment", ALARM_ARN, "app/Errors", "AWS::CloudWatch::Alarm"),
+        ("app/Gate", "errors", "app/Errors", "AWS::CloudWatch::Alarm"),
+        ("app/Gate", "health", "app/Health", "AWS::CloudWatch::CompositeAlarm"),
+        ("app/Gate", "elsewhere", None, None),
+    ]
+    assert delivery.monitors_per_environment(**app) == {"app/Environment": 1}
+
+
+# --- The real check: every scenario -------------------------------------------------------------
+
+
+def scenario_app(results: Results, name: str) -> dict[str, Any]:
+    """The arguments of ``delivery.check`` for the scenario's template."""
+    return {
+        "templates": {name: results[name].normal.template},
+        "environments": {name: (ACCOUNT, REGION)},
+    }
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_scenario_deliveries_are_allowed(scenario_results: Results, name: str) -> None:
+    refused = delivery.denied(delivery.check(**scenario_app(scenario_results, name)))
+    assert refused == [], f"{name}: AWS would refuse:\n{delivery.format_pairs(refused)}"
+
+
+# The kinds of alarm each consumer documents reading. DescribeAlarms returns composite alarms
+# only when asked for them; only AppConfig says it reads them ("To return information about
+# CloudWatch composite alarms, the DescribeAlarms API operation must be assigned * permissions",
+# AppConfig user guide, "Configure permissions for automatic rollback"). ECS deployment alarms,
+# the CodePipeline CloudWatchAlarm rule and the release action's describe-alarms call read
+# metric alarms only.
+READABLE = {
+    "AppConfig monitor": {"AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"},
+}
+METRIC_ONLY = {"AWS::CloudWatch::Alarm"}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_scenario_consumers_read_alarms_they_are_documented_to_read(
+    scenario_results: Results, name: str
+) -> None:
+    consumed = delivery.consumers(**scenario_app(scenario_results, name))
+    wrong = [
+        f"  {c.consumer} ({c.how}) reads {c.alarm}: {c.type or 'not an alarm of the app'}"
+        for c in consumed
+        if c.type not in READABLE.get(c.how, METRIC_ONLY)
+    ]
+    assert wrong == [], (
+        f"{name}: consumers reading an alarm of a kind AWS does not document:\n" + "\n".join(wrong)
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_scenario_appconfig_environments_have_at_most_five_monitors(
+    scenario_results: Results, name: str
+) -> None:
+    # AppConfig quota: 5 monitors per environment.
+    counts = delivery.monitors_per_environment(**scenario_app(scenario_results, name))
+    assert {environment: n for environment, n in counts.items() if n > 5} == {}
