@@ -222,9 +222,9 @@ ACKNOWLEDGMENTS: dict[str, dict[str, str]] = {
     },
     "pipeline-role-policy": {
         "AwsSolutions-IAM5[Resource::*]": (
-            "The stage conditions' CloudWatchAlarm rules run with the pipeline role, and "
-            "CloudWatch returns composite alarms (the services' health alarms) to DescribeAlarms "
-            "only for a caller allowed on Resource '*' (DescribeAlarms API reference); the grant "
+            "The stage conditions' CloudWatchAlarm rules run with the pipeline role, and how "
+            "the rule calls DescribeAlarms is not documented: naming the alarms (which a grant "
+            "on their ARNs allows) or listing them (which only Resource '*' allows). The grant "
             "is read-only (DescribeAlarms, DescribeAlarmHistory)."
         ),
     },

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from typing import Any
 
@@ -813,6 +814,40 @@ def test_dashboard_shows_the_four_delivery_metrics(built: Built) -> None:
         assert title in body
     assert "changeFailureRatePercent" in body
     assert "meanTimeToRestoreMinutes" in body
+
+
+DORA_QUERIES = (
+    dora.DEPLOYMENT_FREQUENCY,
+    dora.LEAD_TIME,
+    dora.CHANGE_FAILURE_RATE,
+    dora.TIME_TO_RESTORE,
+    dora.FAILURES_BY_STAGE,
+    dora.RECENT_EXECUTIONS,
+)
+FUNCTIONS = {"count", "avg", "pct", "max", "min", "sum", "strcontains", "dateceil"}
+
+
+@pytest.mark.parametrize("query", DORA_QUERIES, ids=lambda q: q[-1][:30])
+def test_after_the_first_stats_only_its_fields_are_read(query: tuple[str, ...]) -> None:
+    """ "In the second stats command in a single query, you can refer only to fields that are
+    defined in the first stats command" (Logs Insights, "Use multiple stats commands")."""
+    stats = [i for i, line in enumerate(query) if line.startswith("stats ")]
+    if len(stats) < 2:
+        return
+    first = query[stats[0]]
+    defined = set(re.findall(r" as (@?\w+)", first))
+    for line in query[stats[0] + 1 :]:
+        command, _, rest = line.partition(" ")
+        without_strings = re.sub(r'"[^"]*"', "", rest)
+        names = set(re.findall(r"(@?[A-Za-z_]\w*)(?!\w*\()", without_strings))
+        read = (
+            names
+            - FUNCTIONS
+            - {"as", "by", "and", "or", "desc", "asc", "d"}
+            - set(re.findall(r" as (\w+)", rest))
+        )
+        read = {n for n in read if not n.isdigit()}
+        assert read <= defined, (command, read - defined)
 
 
 def test_dora_queries_use_at_most_two_stats_commands_and_sort_last() -> None:

@@ -35,13 +35,18 @@ STAGE_EVENT = "CodePipeline Stage Execution State Change"
 # The dashboard opens on the last 30 days: DORA metrics are read over weeks, not hours.
 DEFAULT_RANGE = "-P30D"
 
-# One command per line: LogQueryWidget joins the lines with "| ".
+# One command per line: LogQueryWidget joins the lines with "| ". Written in the forms the
+# Logs Insights documentation shows for two stats commands ("Use multiple stats commands in a
+# single query"): "max(@timestamp) as @t" in the first, which the second may group with
+# dateceil(@t, ...), and only fields the first defines in the second. The duration is a number
+# computed in the first stats (from toMillis), so the second never subtracts timestamps.
 _EXECUTIONS = (
     f'filter `detail-type` = "{PIPELINE_EVENT}"',
-    "stats min(@timestamp) as startedAt, max(@timestamp) as @t,"
+    "fields toMillis(@timestamp) as atMs",
+    "stats max(@timestamp) as @t, max(atMs) - min(atMs) as durationMs,"
     " earliest(detail.state) as firstState, latest(detail.state) as finalState,"
     " earliest(`detail.execution-trigger.trigger-type`) as trigger"
-    " by `detail.execution-id` as executionId",
+    " by `detail.execution-id`",
 )
 _IS_ROLLBACK = 'strcontains(coalesce(trigger, "-"), "Rollback")'
 _STANDARD = f'filter firstState = "STARTED" and {_IS_ROLLBACK} = 0'
@@ -51,16 +56,16 @@ DEPLOYMENT_FREQUENCY = (
     *_EXECUTIONS,
     _STANDARD,
     'filter finalState = "SUCCEEDED"',
-    "stats count(*) as deployments by datefloor(@t, 1d)",
+    "stats count(*) as deployments by dateceil(@t, 1d)",
 )
 LEAD_TIME = (
     *_EXECUTIONS,
     _STANDARD,
     'filter finalState = "SUCCEEDED"',
     "stats count(*) as deployments,"
-    " avg(@t - startedAt) / 60000 as meanLeadTimeMinutes,"
-    " pct(@t - startedAt, 50) / 60000 as p50LeadTimeMinutes,"
-    " pct(@t - startedAt, 90) / 60000 as p90LeadTimeMinutes",
+    " avg(durationMs) / 60000 as meanLeadTimeMinutes,"
+    " pct(durationMs, 50) / 60000 as p50LeadTimeMinutes,"
+    " pct(durationMs, 90) / 60000 as p90LeadTimeMinutes",
 )
 CHANGE_FAILURE_RATE = (
     *_EXECUTIONS,
@@ -75,12 +80,12 @@ TIME_TO_RESTORE = (
     _ROLLBACKS,
     'filter finalState = "SUCCEEDED"',
     "stats count(*) as restores,"
-    " avg(@t - startedAt) / 60000 as meanTimeToRestoreMinutes,"
-    " max(@t - startedAt) / 60000 as maxTimeToRestoreMinutes",
+    " avg(durationMs) / 60000 as meanTimeToRestoreMinutes,"
+    " max(durationMs) / 60000 as maxTimeToRestoreMinutes",
 )
 FAILURES_BY_STAGE = (
     f'filter `detail-type` = "{STAGE_EVENT}" and detail.state = "FAILED"',
-    "stats count(*) as failures by detail.stage as stage",
+    "stats count(*) as failures by detail.stage",
     "sort failures desc",
 )
 RECENT_EXECUTIONS = (
