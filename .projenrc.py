@@ -22,6 +22,9 @@ DESCRIPTION = (
 )
 PROJEN_VERSION = "0.104.17"
 UV_VERSION = "0.13.9"
+# The oldest uv_build that builds the same wheel and sdist (test_packaging builds with it): pip
+# and `python -m build` fetch the backend from the user's index, which may lag behind uv's.
+UV_BUILD_FLOOR = "0.7.0"
 PYTHON_FOR_CI = "3.11"
 NODE_FOR_CI = "22"
 
@@ -41,6 +44,8 @@ DEV_DEPS = [
     "syrupy@^7.0.0",
     "hypothesis@^6.100.0",
     "cdk-nag@^3.0.0",
+    # AWS's guard rules (Control Tower proactive controls), the fourth validator
+    "cdklabs-cdk-validator-cfnguard@^0.0.62",
     "cfn-lint@^1.30.0",
     "checkov@^3.2.0",
     "ruff@^0.17.0",
@@ -69,7 +74,7 @@ project = PythonProject(
     uv=True,
     uv_options=UvOptions(
         build_system=BuildSystem(
-            requires=[f"uv_build>={UV_VERSION},<0.14"], build_backend="uv_build"
+            requires=[f"uv_build>={UV_BUILD_FLOOR},<0.14"], build_backend="uv_build"
         ),
         project=PyprojectTomlProject(
             name=NAME,
@@ -179,11 +184,13 @@ project.tasks.try_find("install:ci").reset("uv sync --frozen")  # type: ignore[u
 
 project.add_task(
     "synth",
-    description="Synthesize examples/ into cdk.out and print what it made",
-    env={**QUIET_NODE, "CDK_OUTDIR": "cdk.out"},
+    description=(
+        "Synthesize examples/ with the AWS CDK CLI (pinned, --strict, no AWS credentials) into "
+        "cdk.out and print what it made"
+    ),
+    env=QUIET_NODE,
     steps=[
-        {"exec": "rm -rf cdk.out"},
-        {"exec": "python examples/app.py"},
+        {"exec": "python scripts/cdk_synth.py"},
         {"exec": "python scripts/summarize_cdk_out.py cdk.out"},
     ],
 )
@@ -244,7 +251,7 @@ DEV_SCRIPT = f"""#!/usr/bin/env bash
 #
 # The one entry point. On first use it creates .tools/ (a pinned uv) and .venv/ (every
 # dependency, exactly as uv.lock says), then runs a projen task inside .venv:
-#   ./dev synth    synthesize examples/ into cdk.out and summarize what it made
+#   ./dev synth    run the AWS CDK CLI on examples/ (no AWS credentials), summarize cdk.out
 #   ./dev test     lint, types and the whole test suite
 #   ./dev          list every task
 #   ./dev default  regenerate the project files from .projenrc.py

@@ -61,6 +61,7 @@ class CheckoutStack(cdk.Stack):
             self,
             "Checkout",
             image=ecs.ContainerImage.from_registry(IMAGE),
+            user="101",  # the image's own non-root user, stated for the compliance checks
             alarm_emails=["checkout-oncall@example.com"],
             min_capacity=3 if production else 1,
             max_capacity=12 if production else 2,

@@ -66,18 +66,19 @@ class ScenarioResult:
 
     def normal_findings(self) -> list[compliance.Finding]:
         """What a user's app reports: cdk-nag and checkov as run on the normal template, and
-        cfn-lint's audit findings less the library's acknowledgments (cfn-lint is the slow
-        tool, so it runs once per scenario; test_compliance proves it honors the
-        acknowledgments on the normal templates of two scenarios)."""
+        cfn-lint's and cfn-guard's audit findings less the library's acknowledgments (they are
+        the slow tools, so they run once per scenario; test_compliance proves each honors the
+        acknowledgments on the normal templates: cfn-lint on two scenarios, the cfn-guard
+        plugin on one)."""
         s = self.normal.synthesized
-        cfn_lint = [
+        slow_tools = [
             f
             for f in compliance.unacknowledged(
                 self.audit_findings(), self.audit.synthesized.acknowledged
             )
-            if f.tool == "cfn-lint"
+            if f.tool in ("cfn-lint", "cfn-guard")
         ]
-        return sorted({*s.nag, *s.tool_findings(self.normal_tools.result()), *cfn_lint})
+        return sorted({*s.nag, *s.tool_findings(self.normal_tools.result()), *slow_tools})
 
     def audit_findings(self) -> list[compliance.Finding]:
         s = self.audit.synthesized
@@ -86,7 +87,7 @@ class ScenarioResult:
 
 @pytest.fixture(scope="session")
 def scenario_results() -> dict[str, ScenarioResult]:
-    """Every registered scenario, synthesized once; cfn-lint and checkov run in the background
+    """Every registered scenario, synthesized once; the linters run in the background
     while the rest of the scenarios synthesize."""
     results = {}
     for name in scenarios.SCENARIOS:

@@ -1,14 +1,17 @@
-"""Every scenario of every construct passes cdk-nag (AwsSolutions, NIST 800-53 rev 5), cfn-lint
-and checkov, and every acknowledged finding is still a finding."""
+"""Every scenario of every construct passes cdk-nag (AwsSolutions, NIST 800-53 rev 5), cfn-lint,
+checkov and cfn-guard (AWS Control Tower proactive controls), and every acknowledged finding is
+still a finding."""
 
 from __future__ import annotations
 
+import aws_cdk as cdk
 import pytest
 
 from cdk_devops_constructs import _compliance
+from cdk_devops_constructs._compliance import CFN_GUARD_PLUGIN
 
 from conftest import ScenarioResult
-from harness import compliance, linters
+from harness import compliance, linters, scenarios
 from harness.scenarios import SCENARIOS
 
 NAMES = sorted(SCENARIOS)
@@ -56,7 +59,12 @@ def test_every_acknowledgment_names_a_known_tool_and_a_reason() -> None:
         for rule, reason in rules.items():
             known = any(
                 p.match(rule)
-                for p in (_compliance._CDK_NAG, _compliance._CHECKOV, _compliance._CFN_LINT)
+                for p in (
+                    _compliance._CDK_NAG,
+                    _compliance._CFN_GUARD,
+                    _compliance._CHECKOV,
+                    _compliance._CFN_LINT,
+                )
             )
             assert known, f"{key}: {rule} belongs to no known tool"
             assert len(reason) >= 60, f"{key}: {rule} needs a reason a reviewer can accept"
@@ -70,11 +78,34 @@ def test_cfn_lint_and_checkov_honor_the_acknowledgments_in_user_templates(
     nothing, and with that metadata stripped they report exactly what was acknowledged."""
     result = scenario_results[name]
     template_file = str(result.normal.synthesized.template_file)
-    as_deployed = compliance.pool().submit(linters.lint_file, template_file)
-    stripped_run = compliance.pool().submit(linters.lint_file, template_file, True)
+    tools = ("cfn-lint", "checkov")
+    as_deployed = compliance.pool().submit(linters.lint_file, template_file, False, tools)
+    stripped_run = compliance.pool().submit(linters.lint_file, template_file, True, tools)
     assert as_deployed.result() == []
     stripped = stripped_run.result()
     # The library records what it acknowledges only in audit mode; same stack, same rules.
     acknowledged_rules = {rule for rule, _ in result.audit.synthesized.acknowledged}
     assert stripped, "the scenario should exercise cfn-lint or checkov acknowledgments"
     assert {rule for _, rule, _, _ in stripped} <= acknowledged_rules
+
+
+@pytest.mark.parametrize("audit", [False, True], ids=["as-deployed", "unacknowledged"])
+def test_the_cfn_guard_plugin_agrees_with_the_harness(
+    scenario_results: Results, audit: bool
+) -> None:
+    """The plugin users add to their apps, run in synthesis: on the template a user deploys it
+    reports nothing, and with the library's acknowledgments only recorded (audit mode) it
+    reports exactly what the harness's cfn-guard run found."""
+    from cdklabs.cdk_validator_cfnguard import CfnGuardValidator  # noqa: PLC0415
+
+    name = "observed_service/all_options"
+    app = compliance.compliance_app(audit=audit)
+    cdk.Validations.of(app).add_plugins(CfnGuardValidator(control_tower_rules_enabled=True))
+    stack = scenarios.new_stack(app=app)
+    SCENARIOS[name](stack)
+    synthesized = compliance.synthesize(stack)
+    plugin = {(f.rule, f.path) for f in synthesized.nag if CFN_GUARD_PLUGIN in f.tool}
+    result = scenario_results[name]
+    harness = {(f.rule, f.path) for f in result.audit_findings() if f.tool == "cfn-guard"}
+    assert harness, "the scenario should exercise cfn-guard acknowledgments"
+    assert plugin == (harness if audit else set())

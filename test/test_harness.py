@@ -62,7 +62,7 @@ def test_assert_compliant_lists_every_finding_with_rule_path_and_message() -> No
 
 def test_a_clean_stack_passes() -> None:
     stack = scenarios.new_stack()
-    key = cdk.aws_kms.Key(stack, "Key", enable_key_rotation=True)
+    key = scenarios.team_key(stack, "Key")
     sns.Topic(stack, "Topic", master_key=key, enforce_ssl=True)
     compliance.assert_compliant(stack)
 

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from email.parser import Parser
 from pathlib import Path
@@ -109,3 +110,44 @@ def test_the_wheel_installs_alone_and_synthesizes(wheel: Path, tmp_path: Path) -
     env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
     resources = int(run(python, "-c", SMOKE, cwd=tmp_path, env=env).strip().splitlines()[-1])
     assert resources > 40
+
+
+@pytest.mark.slow
+def test_pip_builds_the_same_wheel_with_the_oldest_build_backend_allowed(
+    wheel: Path, tmp_path: Path
+) -> None:
+    """``pip install .`` and ``pip wheel .`` fetch uv_build from the user's index, which may
+    lag behind the uv that builds releases: the lowest version pyproject.toml allows must
+    build the same wheel (same files, same metadata)."""
+    build_system = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]
+    (requirement,) = build_system["requires"]
+    floor = re.fullmatch(r"uv_build>=([\d.]+),<[\d.]+", requirement)
+    assert floor, requirement
+    venv = tmp_path / "venv"
+    run(uv(), "venv", "--quiet", "--seed", "--python", sys.executable, venv)
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text(f"uv_build=={floor.group(1)}\n")
+    existing = os.environ.get("PIP_CONSTRAINT", "")
+    env = {**os.environ, "PIP_CONSTRAINT": f"{existing} {constraints}".strip()}
+    out = tmp_path / "dist"
+    run(
+        venv / "bin" / "python",
+        "-m",
+        "pip",
+        "wheel",
+        "--quiet",
+        "--no-deps",
+        "--wheel-dir",
+        out,
+        ROOT,
+        env=env,
+    )
+    (built,) = out.glob("cdk_devops_constructs-*.whl")
+
+    def contents(path: Path) -> tuple[list[str], str]:
+        with zipfile.ZipFile(path) as archive:
+            names = sorted(n for n in archive.namelist() if not n.endswith("/RECORD"))
+            metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
+            return names, archive.read(metadata).decode()
+
+    assert contents(built) == contents(wheel)

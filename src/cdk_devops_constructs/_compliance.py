@@ -1,11 +1,13 @@
 """Every compliance finding this library acknowledges, in one place, each with its reason.
 
-The constructs are checked by cdk-nag (AwsSolutions, NIST 800-53 rev 5), cfn-lint and checkov.
-A finding is fixed in the construct, or it is listed here: one entry per kind of resource, one
-reason per rule. ``acknowledge(resource, key)`` applies the entry ``key`` to exactly one resource,
-in the form each tool reads:
+The constructs are checked by cdk-nag (AwsSolutions, NIST 800-53 rev 5), cfn-lint, checkov and
+AWS's guard rules (cfn-guard with the Control Tower proactive controls, through the CDK plugin
+``cdklabs-cdk-validator-cfnguard``). A finding is fixed in the construct, or it is listed here:
+one entry per kind of resource, one reason per rule. ``acknowledge(resource, key)`` applies the
+entry ``key`` to exactly one resource, in the form each tool reads:
 
-- cdk-nag: ``Validations.of(resource).acknowledge(...)``;
+- cdk-nag and the cfn-guard plugin: ``Validations.of(resource).acknowledge(...)``, with the
+  rule id for cdk-nag and ``cdk-validator-cfnguard::<rule>`` for the plugin;
 - checkov: ``Metadata.checkov.skip`` on the CloudFormation resource, with the reason as comment;
 - cfn-lint: ``Metadata.cfn-lint.config.ignore_checks`` on the CloudFormation resource.
 
@@ -67,19 +69,27 @@ _NOT_A_CREDENTIAL = (
 
 _DEPLOYMENT_TIME_FUNCTION = (
     "A custom-resource function that CloudFormation invokes only while it deploys the stack "
-    "(it waits for alarms to be evaluated): it needs no reserved concurrency or dead-letter "
-    "queue (CloudFormation retries and reports failures in the stack events), and it calls "
-    "public AWS endpoints only (CloudWatch, the CloudFormation response URL), so no VPC."
+    "(it waits for alarms to be evaluated, or closes the shared VPC's default security "
+    "group): it needs no reserved concurrency or dead-letter queue (CloudFormation reports "
+    "failures in the stack events), and it calls public AWS endpoints only (CloudWatch or "
+    "EC2, the CloudFormation response URL), so no VPC."
+)
+
+_HEALTH_SIGNAL = (
+    "The health signal is read by ECS deployments, pipeline gates and AppConfig rollouts. It "
+    "repeats the service's critical alarms, each of which notifies the alarm topic and says "
+    "which signal broke: an action here would send every incident twice."
+)
+_NO_OBJECT_LOCK = (
+    "Objects expire by a lifecycle rule (logs after a year, artifacts after 90 days); Object "
+    "Lock would keep them past it and can only be set when a bucket is created. Versioning, "
+    "SSL-only access and the bucket policy protect them; the bucket is kept on stack deletion."
 )
 
 _CDK_INLINE_POLICY = (
     "The AWS::IAM::Policy CDK generates for grants to this one role: created, updated and "
     "deleted with the role, attached to nothing else, and scoped to the resources granted. A "
     "managed policy would hold the same statements with no added control."
-)
-_CDK_PROVIDER = (
-    "Singleton Lambda function that CDK generates to remove the rules of the VPC's default "
-    "security group; it runs only during deployment, invoked by CloudFormation."
 )
 
 _ECR_AUTH_TOKEN = (
@@ -113,10 +123,24 @@ ACKNOWLEDGMENTS: dict[str, dict[str, str]] = {
             "Secrets Manager or SSM Parameter Store at task start."
         ),
     },
+    "task-definition-users": {
+        "ecs_task_definition_nonroot_user_check": (
+            "Applied only when a container of the task cannot name a non-root user: the "
+            "application runs as its image's user unless `user` is set (only the image knows "
+            "its users, and a wrong one keeps the task from starting); the AppConfig agent runs "
+            "as its image's user, which AWS does not document; the `writable-paths` init "
+            "container runs as root because only root may change the mode of the volumes "
+            "Fargate creates (owned by root, mode 0755), does nothing else, and exits before "
+            "the application starts. The collector runs as uid 10001."
+        ),
+    },
     "access-log-bucket": {
         "CKV_AWS_18": _LOG_BUCKET_NOT_LOGGED,
+        "s3_bucket_logging_enabled_check": _LOG_BUCKET_NOT_LOGGED,
         "NIST.800.53.R5-S3DefaultEncryptionKMS": _ACCESS_LOG_BUCKET_SSE_S3,
+        "s3_bucket_default_encryption_kms_check": _ACCESS_LOG_BUCKET_SSE_S3,
         "NIST.800.53.R5-S3BucketReplicationEnabled": _LOG_BUCKET_NOT_REPLICATED,
+        "s3_bucket_object_lock_enabled_check": _NO_OBJECT_LOCK,
     },
     # cdk-nag counts a bucket that receives another bucket's server access logs as logged, so
     # these two apply only while no bucket of the stack logs into the access-log bucket.
@@ -144,9 +168,11 @@ ACKNOWLEDGMENTS: dict[str, dict[str, str]] = {
     },
     "load-balancer-without-deletion-protection": {
         "NIST.800.53.R5-ELBDeletionProtectionEnabled": _NO_DELETION_PROTECTION,
+        "elbv2_deletion_protection_enabled_check": _NO_DELETION_PROTECTION,
     },
     "http-only-listener": {
         "NIST.800.53.R5-ALBHttpToHttpsRedirection": _NO_CERTIFICATE,
+        "alb_http_to_https_redirection_check": _NO_CERTIFICATE,
         "NIST.800.53.R5-ELBv2ACMCertificateRequired": _NO_CERTIFICATE,
         "CKV_AWS_2": _NO_CERTIFICATE,
         "CKV_AWS_103": _NO_CERTIFICATE,
@@ -177,22 +203,9 @@ ACKNOWLEDGMENTS: dict[str, dict[str, str]] = {
             "they need a route to the internet gateway. Tasks run in private subnets."
         ),
     },
-    "cdk-default-security-group-handler": {
-        "W3005": (
-            "CDK writes both a DependsOn and a GetAtt from its provider function to the "
-            "provider role; the redundant DependsOn is harmless."
-        ),
-        "CKV_AWS_115": _CDK_PROVIDER,
-        "CKV_AWS_116": _CDK_PROVIDER,
-        "CKV_AWS_117": _CDK_PROVIDER,
-    },
     "health-signal-alarm": {
-        "NIST.800.53.R5-CloudWatchAlarmAction": (
-            "The health signal is read by ECS deployments, pipeline gates and AppConfig "
-            "rollouts. It repeats the service's critical alarms, each of which notifies the "
-            "alarm topic and says which signal broke: an action here would send every incident "
-            "twice."
-        ),
+        "NIST.800.53.R5-CloudWatchAlarmAction": _HEALTH_SIGNAL,
+        "cloudwatch_alarm_action_check": _HEALTH_SIGNAL,
     },
     "deployment-time-function": {
         "NIST.800.53.R5-LambdaConcurrency": _DEPLOYMENT_TIME_FUNCTION,
@@ -201,6 +214,7 @@ ACKNOWLEDGMENTS: dict[str, dict[str, str]] = {
         "CKV_AWS_115": _DEPLOYMENT_TIME_FUNCTION,
         "CKV_AWS_116": _DEPLOYMENT_TIME_FUNCTION,
         "CKV_AWS_117": _DEPLOYMENT_TIME_FUNCTION,
+        "lambda_inside_vpc_check": _DEPLOYMENT_TIME_FUNCTION,
         "W3005": (
             "CDK writes both a DependsOn and a GetAtt from the function to its role; the "
             "redundant DependsOn is harmless."
@@ -218,6 +232,14 @@ ACKNOWLEDGMENTS: dict[str, dict[str, str]] = {
             "Pipeline artifacts are intermediate build outputs with a lifecycle expiry, rebuilt "
             "from source by rerunning the pipeline; replication would double their storage. "
             "The bucket is versioned, KMS-encrypted, SSL-only and kept on stack deletion."
+        ),
+        "s3_bucket_object_lock_enabled_check": _NO_OBJECT_LOCK,
+    },
+    "image-build-project": {
+        "codebuild_project_environment_privileged_check": (
+            "Building a container image needs a Docker daemon, which CodeBuild runs only in "
+            "privileged mode. It is the one privileged project: tests, the release and the "
+            "deployments run unprivileged, and the build role may push to one repository only."
         ),
     },
     "pipeline-role-policy": {
@@ -270,6 +292,10 @@ ACKNOWLEDGMENTS: dict[str, dict[str, str]] = {
 _APPLIED: weakref.WeakKeyDictionary[IConstruct, set[tuple[str, str]]] = weakref.WeakKeyDictionary()
 
 _CDK_NAG = re.compile(r"^(AwsSolutions|NIST\.800\.53\.R5|HIPAA\.Security|PCI\.DSS\.321)-")
+# The cfn-guard plugin matches an acknowledgment by plugin name and rule, cdk-nag by rule alone.
+CFN_GUARD_PLUGIN = "cdk-validator-cfnguard"
+# cfn-guard rule names of the Control Tower rule files (ct-s3-pr-4.guard: s3_..._check).
+_CFN_GUARD = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+_check$")
 _CHECKOV = re.compile(r"^CKV2?_[A-Z0-9]+_\d+$")
 _CFN_LINT = re.compile(r"^[EWI]\d{4}$")
 
@@ -291,9 +317,14 @@ def acknowledge(resource: IConstruct, key: str, **details: str) -> None:
         node.add_metadata(METADATA_TYPE, {"key": key, "rules": sorted(rules)})
         return
     # One call per tool, not per rule: every jsii call costs synthesis time.
-    nag = [Acknowledgment(id=r, reason=why) for r, why in rules.items() if _CDK_NAG.match(r)]
-    if nag:
-        Validations.of(target).acknowledge(*nag)
+    plugins = [Acknowledgment(id=r, reason=why) for r, why in rules.items() if _CDK_NAG.match(r)]
+    plugins += [
+        Acknowledgment(id=f"{CFN_GUARD_PLUGIN}::{r}", reason=why)
+        for r, why in rules.items()
+        if _CFN_GUARD.match(r)
+    ]
+    if plugins:
+        Validations.of(target).acknowledge(*plugins)
     skips = [{"id": r, "comment": why} for r, why in rules.items() if _CHECKOV.match(r)]
     if skips:
         checkov = dict(target.get_metadata("checkov") or {})
@@ -304,7 +335,7 @@ def acknowledge(resource: IConstruct, key: str, **details: str) -> None:
         config = dict(cfn_lint.get("config", {}))
         config["ignore_checks"] = [*config.get("ignore_checks", []), *ignores]
         target.add_metadata("cfn-lint", {**cfn_lint, "config": config})
-    known = (_CDK_NAG, _CHECKOV, _CFN_LINT)
+    known = (_CDK_NAG, _CFN_GUARD, _CHECKOV, _CFN_LINT)
     unknown = [r for r in rules if not any(tool.match(r) for tool in known)]
     if unknown:  # pragma: no cover - guarded by test_every_acknowledgment_names_a_known_tool
         raise ValueError(f"unknown rule id format in acknowledgment {key!r}: {unknown}")

@@ -27,17 +27,39 @@ LOGS_ENCRYPTION = (
 
 
 def customer_managed_key(scope: Construct, id: str, *, description: str) -> kms.Key:
-    """A symmetric key with yearly rotation, kept when the stack is deleted.
+    """A symmetric key with yearly rotation, kept when the stack is deleted, on which only AWS
+    services may create grants.
 
     Costs $1/month plus $0.03 per 10,000 requests.
     """
-    return kms.Key(
+    key = kms.Key(
         scope,
         id,
         description=description,
         enable_key_rotation=True,
         pending_window=Duration.days(30),
         removal_policy=RemovalPolicy.RETAIN,
+    )
+    key.add_to_resource_policy(grants_only_for_aws_resources())
+    return key
+
+
+def grants_only_for_aws_resources() -> iam.PolicyStatement:
+    """The key-policy statement that lets only AWS services create grants on a key, for AWS
+    resources (ECR, for one, encrypts images through grants it creates itself): AWS Control
+    Tower control CT.KMS.PR.3."""
+    return iam.PolicyStatement(
+        sid="GrantsOnlyForAwsResources",
+        effect=iam.Effect.DENY,
+        principals=[iam.AnyPrincipal()],
+        actions=["kms:CreateGrant"],
+        resources=["*"],
+        conditions={
+            "BoolIfExists": {
+                "kms:GrantIsForAWSResource": "false",
+                "aws:PrincipalIsAWSService": "false",
+            }
+        },
     )
 
 

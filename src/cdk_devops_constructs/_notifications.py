@@ -13,7 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aws_cdk import ArnFormat, Stack
+import jsii
+from aws_cdk import Annotations, ArnFormat, Aspects, IAspect, Stack
+from aws_cdk import aws_chatbot as chatbot
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -166,6 +168,49 @@ def subscribe_emails(topic: sns.ITopic, emails: Sequence[str]) -> None:
     """One email subscription per address; each owner confirms it once."""
     for address in emails:
         topic.add_subscription(subscriptions.EmailSubscription(address))
+
+
+UNSUBSCRIBED = "cdk-devops-constructs:topic-without-subscribers"
+
+
+def warn_if_unsubscribed(topic: sns.Topic, owner: IConstruct, what: str, fix: str) -> None:
+    """At synthesis, warn on ``owner`` when nothing in the stack subscribes to ``topic`` (an SNS
+    subscription, or an Amazon Q Developer chat channel naming it): what it carries would reach
+    nobody. ``what`` names the topic, ``fix`` says how to subscribe it."""
+    Aspects.of(topic).add(_WarnIfUnsubscribed(owner, what, fix))
+
+
+@jsii.implements(IAspect)
+class _WarnIfUnsubscribed:
+    def __init__(self, owner: IConstruct, what: str, fix: str) -> None:
+        self._owner, self._what, self._fix = owner, what, fix
+
+    def visit(self, node: IConstruct) -> None:
+        if not isinstance(node, sns.Topic):
+            return  # the aspect visits the topic's children too
+        stack = Stack.of(node)
+        arn = stack.resolve(node.topic_arn)
+        if any(_subscribes(stack, construct, arn) for construct in stack.node.find_all()):
+            return
+        Annotations.of(self._owner).add_warning_v2(
+            UNSUBSCRIBED,
+            f"{self._what} has no subscriber, so what it carries reaches nobody: {self._fix}. "
+            "If it is subscribed outside this stack, acknowledge this warning.",
+        )
+
+
+CHAT_CHANNELS = (
+    chatbot.CfnSlackChannelConfiguration,
+    chatbot.CfnMicrosoftTeamsChannelConfiguration,
+)
+
+
+def _subscribes(stack: Stack, construct: IConstruct, topic_arn: Any) -> bool:
+    if isinstance(construct, sns.CfnSubscription):
+        return bool(stack.resolve(construct.topic_arn) == topic_arn)
+    if isinstance(construct, CHAT_CHANNELS):
+        return topic_arn in (stack.resolve(construct.sns_topic_arns) or [])
+    return False
 
 
 def _pascal(service: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from aws_cdk import Fn, Names, Stack
+from aws_cdk import Names, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
@@ -12,7 +12,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
 from ._buckets import log_bucket
-from ._compliance import acknowledge
+from ._vpc import SharedVpc
 
 T = TypeVar("T", bound=IConstruct)
 
@@ -43,60 +43,29 @@ class SharedInfrastructure(Construct):
         return existing or log_bucket(self, "LogBucket")
 
     @property
-    def vpc(self) -> ec2.Vpc:
+    def vpc(self) -> ec2.IVpc:
         """Two AZs, public subnets for load balancers, private subnets for tasks, one NAT.
 
         One NAT gateway (about $33/month plus $0.045/GB) instead of one per AZ (about $66):
         tasks in the second AZ lose outbound internet if the first AZ fails, while serving
         traffic continues. An S3 gateway endpoint (free) keeps image-layer pulls off the NAT.
         """
-        existing = self._child("Vpc", ec2.Vpc)
+        return self.shared_vpc.vpc
+
+    @property
+    def shared_vpc(self) -> SharedVpc:
+        existing = self._child("Vpc", SharedVpc)
         if existing:
             return existing
-        vpc = ec2.Vpc(
-            self,
-            "Vpc",
-            # The first two AZs of the region, resolved at deploy time: the template is the
-            # same for every account and region, and no AZ name is hard-coded.
-            availability_zones=[Fn.select(0, Fn.get_azs()), Fn.select(1, Fn.get_azs())],
-            ip_addresses=ec2.IpAddresses.cidr("10.0.0.0/16"),
-            nat_gateways=1,
-            subnet_configuration=[
-                ec2.SubnetConfiguration(
-                    name="Public",
-                    subnet_type=ec2.SubnetType.PUBLIC,
-                    cidr_mask=24,
-                    map_public_ip_on_launch=False,
-                ),
-                ec2.SubnetConfiguration(
-                    name="Private",
-                    subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS,
-                    cidr_mask=20,
-                ),
-            ],
-            gateway_endpoints={
-                "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)
-            },
-            restrict_default_security_group=True,
-        )
         _allow_flow_log_delivery(self.log_bucket, FLOW_LOG_PREFIX)
-        vpc.add_flow_log(
-            "FlowLog",
-            destination=ec2.FlowLogDestination.to_s3(self.log_bucket, FLOW_LOG_PREFIX),
-            traffic_type=ec2.FlowLogTrafficType.ALL,
-            max_aggregation_interval=ec2.FlowLogMaxAggregationInterval.TEN_MINUTES,
+        return SharedVpc(
+            self, "Vpc", flow_log_bucket=self.log_bucket, flow_log_prefix=FLOW_LOG_PREFIX
         )
-        for subnet in vpc.public_subnets:
-            route = subnet.node.try_find_child("DefaultRoute")
-            if route is not None:
-                acknowledge(route, "public-subnet-default-route")
-        provider = Stack.of(self).node.try_find_child(
-            "Custom::VpcRestrictDefaultSGCustomResourceProvider"
-        )
-        handler = provider.node.try_find_child("Handler") if provider else None
-        if handler is not None:
-            acknowledge(handler, "cdk-default-security-group-handler")
-        return vpc
+
+    def owns(self, vpc: ec2.IVpc) -> bool:
+        """True when ``vpc`` is this stack's shared VPC."""
+        existing = self._child("Vpc", SharedVpc)
+        return existing is not None and existing.vpc.vpc_id == vpc.vpc_id
 
     @property
     def cluster(self) -> ecs.Cluster:

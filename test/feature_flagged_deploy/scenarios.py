@@ -8,7 +8,6 @@ import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 
 from cdk_devops_constructs import (
@@ -20,7 +19,7 @@ from cdk_devops_constructs import (
     Variant,
 )
 
-from harness.scenarios import imported_platform, scenario
+from harness.scenarios import imported_platform, scenario, team_key
 
 IMAGE = "public.ecr.aws/nginx/nginx-unprivileged:1.28-alpine"
 
@@ -114,7 +113,7 @@ def all_options(stack: cdk.Stack) -> FeatureFlaggedDeploy:
     named application and profile, a faster agent poll and a shell health check."""
     dev = ObservedService(stack, "PaymentsDev", image=image(), tracing=False, min_capacity=1)
     production = ObservedService(stack, "Payments", image=image())
-    key = kms.Key(stack, "NotificationsKey", enable_key_rotation=True)
+    key = team_key(stack, "NotificationsKey")
     topic = sns.Topic(stack, "FlagDeployments", master_key=key, enforce_ssl=True)
     saturation = cloudwatch.CompositeAlarm(
         stack,

@@ -306,7 +306,7 @@ def test_the_readiness_function_fails_on_an_alarm_in_alarm_and_waits_out_insuffi
     fake_boto3 = types.SimpleNamespace(client=lambda _: FakeCloudWatch())
     monkeypatch.setitem(sys.modules, "boto3", fake_boto3)
     namespace: dict[str, Any] = {}
-    exec(readiness.HANDLER, namespace)
+    exec(readiness.SOURCE, namespace)
     namespace["time"] = types.SimpleNamespace(time=lambda: 0.0, sleep=lambda _: None)
     namespace["urllib"] = types.SimpleNamespace(
         request=types.SimpleNamespace(
@@ -521,7 +521,10 @@ def test_without_a_health_check_the_application_starts_with_the_agent(
 ) -> None:
     task = containers(scenario_results, BRING_YOUR_OWN, "Inventory")
     assert "HealthCheck" not in task["appconfig-agent"]
-    assert task["app"]["DependsOn"] == [{"Condition": "START", "ContainerName": "appconfig-agent"}]
+    assert task["app"]["DependsOn"] == [
+        {"Condition": "SUCCESS", "ContainerName": "writable-paths"},
+        {"Condition": "START", "ContainerName": "appconfig-agent"},
+    ]
 
 
 def test_the_application_is_told_where_its_flags_are(scenario_results: Results) -> None:
@@ -586,7 +589,7 @@ def test_the_task_reads_that_one_configuration_only(scenario_results: Results) -
 def test_services_keep_every_container_they_had(scenario_results: Results) -> None:
     """Containers added after ObservedService was built still reach the template."""
     names = set(containers(scenario_results, QUICKSTART, "CheckoutStaging"))
-    assert names == {"app", "otel-collector", "appconfig-agent"}
+    assert names == {"app", "writable-paths", "otel-collector", "appconfig-agent"}
 
 
 @pytest.mark.parametrize("name", [QUICKSTART, ALL_OPTIONS, BRING_YOUR_OWN, DEFAULTS])

@@ -26,7 +26,7 @@ from cdk_devops_constructs import (
     PipelineTest,
 )
 
-from harness.scenarios import scenario
+from harness.scenarios import scenario, team_key
 
 CONNECTION_ARN = (
     "arn:aws:codeconnections:us-east-1:123456789012:connection/0b1f7c2a-5d9e-4c3b-9a7e-1c2d3e4f5a6b"
@@ -80,7 +80,7 @@ def defaults(stack: cdk.Stack) -> GatedPipeline:
 def all_options(stack: cdk.Stack) -> GatedPipeline:
     """Every option away from its default: trigger filters, own key and topic, AES-256 images,
     a tuned build, two tests, three stages with every gate."""
-    key = kms.Key(stack, "TeamKey", enable_key_rotation=True)
+    key = team_key(stack, "TeamKey")
     topic = sns.Topic(stack, "TeamTopic", master_key=key, enforce_ssl=True)
     dev_api, dev_web = service(stack, "DevApi"), service(stack, "DevWeb")
     staging = service(stack, "StagingApi")

@@ -1,10 +1,16 @@
 """Compliance checks on synthesized templates: cdk-nag (AwsSolutions and NIST 800-53 rev 5),
-cfn-lint (errors and warnings) and checkov.
+cfn-lint (errors and warnings), checkov and cfn-guard (AWS Control Tower proactive controls).
 
 - cdk-nag runs inside synthesis, as CDK policy-validation plugins added to every test App.
-- cfn-lint and checkov read the written templates. They are slow to import and cfn-lint is slow
-  per template, so they run in a pool of worker processes that imports them once; templates are
-  submitted as soon as they are written, and a batch is awaited only when its results are needed.
+- cfn-lint, checkov and cfn-guard read the written templates. They are slow to import and
+  cfn-lint is slow per template, so they run in a pool of worker processes that imports them
+  once; templates are submitted as soon as they are written, and a batch is awaited only when
+  its results are needed.
+- cfn-guard runs as the CDK plugin ``cdklabs-cdk-validator-cfnguard`` would (its binary, its
+  rules, see ``harness.linters``), outside synthesis because the plugin takes seconds per app.
+  The plugin's acknowledgments live in the construct tree, as CDK records them
+  (``aws:cdk:acknowledged-rules`` metadata; one on a construct covers everything below it);
+  they are read from there. test_compliance proves the plugin itself agrees on two scenarios.
 
 Two modes of the same stack:
 
@@ -22,6 +28,7 @@ import functools
 import json
 import multiprocessing
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -33,7 +40,7 @@ import aws_cdk as cdk
 from aws_cdk import App  # bound at import: tests may patch cdk.App to wrap an app
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
-from cdk_devops_constructs._compliance import AUDIT_CONTEXT_KEY, METADATA_TYPE
+from cdk_devops_constructs._compliance import AUDIT_CONTEXT_KEY, CFN_GUARD_PLUGIN, METADATA_TYPE
 
 from . import linters
 
@@ -41,6 +48,7 @@ ACCOUNT = "123456789012"
 REGION = linters.REGION
 ENV = cdk.Environment(account=ACCOUNT, region=REGION)
 REPORT_CONTEXT = "@aws-cdk/core:validationReportJson"
+ACKNOWLEDGED_RULES = "aws:cdk:acknowledged-rules"  # where Validations.acknowledge writes
 
 
 @dataclass(frozen=True, order=True)
@@ -68,7 +76,9 @@ def compliance_app(*, audit: bool = False, context: Mapping[str, Any] | None = N
     ctx: dict[str, Any] = {REPORT_CONTEXT: True, **(context or {})}
     if audit:
         ctx[AUDIT_CONTEXT_KEY] = True
-    app = App(outdir=tempfile.mkdtemp(prefix="cdk-devops-test-"), context=ctx)
+    outdir = tempfile.mkdtemp(prefix="cdk-devops-test-")
+    atexit.register(shutil.rmtree, outdir, ignore_errors=True)
+    app = App(outdir=outdir, context=ctx)
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app))
     return app
 
@@ -83,9 +93,20 @@ class Synthesized:
     nag: list[Finding]
     acknowledged: set[tuple[str, str]]  # (rule, construct path) the library recorded
     paths: dict[str, str]  # logical ID -> construct path
+    # (rule, construct path) acknowledged to the cfn-guard plugin, as applied in the tree
+    guard_acknowledged: set[tuple[str, str]] = field(default_factory=set)
 
     def tool_findings(self, raw: Sequence[tuple[str, str, str, str]]) -> list[Finding]:
-        return [Finding(tool, rule, self.paths.get(lid, lid), msg) for tool, rule, lid, msg in raw]
+        findings = [
+            Finding(tool, rule, self.paths.get(lid, lid), msg) for tool, rule, lid, msg in raw
+        ]
+        return [f for f in findings if not (f.tool == "cfn-guard" and self._guard_skips(f))]
+
+    def _guard_skips(self, finding: Finding) -> bool:
+        return any(
+            rule == finding.rule and (finding.path == path or finding.path.startswith(path + "/"))
+            for rule, path in self.guard_acknowledged
+        )
 
 
 _NAG_REPORTS: dict[str, list[Finding]] = {}
@@ -99,13 +120,15 @@ def synthesize(stack: cdk.Stack) -> Synthesized:
         _NAG_REPORTS[app.outdir] = _synth_with_nag(app)
     template_file = Path(app.outdir) / stack.template_file
     prefix = stack.node.path + "/"
+    recorded, guard = _acknowledgments(stack)
     return Synthesized(
         stack_path=stack.node.path,
         template=json.loads(template_file.read_text(encoding="utf-8")),
         template_file=template_file,
         nag=sorted(f for f in _NAG_REPORTS[app.outdir] if f.path.startswith(prefix)),
-        acknowledged=_recorded_acknowledgments(stack),
+        acknowledged=recorded,
         paths=resource_paths(stack),
+        guard_acknowledged=guard,
     )
 
 
@@ -142,13 +165,22 @@ def _synth_with_nag(app: App) -> list[Finding]:
     return findings
 
 
-def _recorded_acknowledgments(stack: cdk.Stack) -> set[tuple[str, str]]:
-    recorded = set()
+def _acknowledgments(stack: cdk.Stack) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """(rule, construct path) pairs: what the library recorded (audit mode), and what is
+    acknowledged to the cfn-guard plugin in the tree (normal mode)."""
+    recorded, guard = set(), set()
+    prefix = f"{CFN_GUARD_PLUGIN}::"
     for construct in stack.node.find_all():
         for entry in construct.node.metadata:
             if entry.type == METADATA_TYPE:
                 recorded.update((rule, construct.node.path) for rule in entry.data["rules"])
-    return recorded
+            elif entry.type == ACKNOWLEDGED_RULES:
+                guard.update(
+                    (rule.removeprefix(prefix), construct.node.path)
+                    for rule in entry.data
+                    if rule.startswith(prefix)
+                )
+    return recorded, guard
 
 
 def resource_paths(stack: cdk.Stack) -> dict[str, str]:
@@ -160,7 +192,7 @@ def resource_paths(stack: cdk.Stack) -> dict[str, str]:
     }
 
 
-# --- cfn-lint and checkov, in worker processes ------------------------------------------------
+# --- cfn-lint, checkov and cfn-guard, in worker processes ------------------------------------------------
 
 
 @functools.cache
@@ -183,7 +215,7 @@ def submit(
     strip_acknowledgments: bool = False,
     tools: tuple[str, ...] = linters.ALL_TOOLS,
 ) -> Future[Any]:
-    """cfn-lint and/or checkov on ``synthesized``'s template, in the background."""
+    """cfn-lint, checkov and/or cfn-guard on ``synthesized``'s template, in the background."""
     return pool().submit(
         linters.lint_file, str(synthesized.template_file), strip_acknowledgments, tools
     )
@@ -201,19 +233,19 @@ class Result:
     acknowledged: set[tuple[str, str]]
 
 
-def check(stacks: Sequence[cdk.Stack]) -> list[Result]:
+def check(stacks: Sequence[cdk.Stack], tools: tuple[str, ...] = linters.ALL_TOOLS) -> list[Result]:
     """Normal-mode check of ``stacks``: all synthesized first, then linted as one batch."""
     synthesized = [synthesize(s) for s in stacks]
-    futures = [submit(s) for s in synthesized]
+    futures = [submit(s, tools=tools) for s in synthesized]
     return [
         Result(s.stack_path, sorted({*s.nag, *s.tool_findings(f.result())}), s.acknowledged)
         for s, f in zip(synthesized, futures, strict=True)
     ]
 
 
-def assert_compliant(*stacks: cdk.Stack) -> None:
+def assert_compliant(*stacks: cdk.Stack, tools: tuple[str, ...] = linters.ALL_TOOLS) -> None:
     """Fail listing every finding of every tool on any of ``stacks``."""
-    failures = [(i, r) for i, r in enumerate(check(stacks)) if r.findings]
+    failures = [(i, r) for i, r in enumerate(check(stacks, tools)) if r.findings]
     if failures:
         raise AssertionError(
             "compliance findings:\n"

@@ -15,8 +15,11 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from syrupy.assertion import SnapshotAssertion
+
+from cdk_devops_constructs._encryption import grants_only_for_aws_resources
 
 from . import compliance
 
@@ -35,6 +38,14 @@ def scenario(name: str) -> Callable[[Builder], Builder]:
         return builder
 
     return register
+
+
+def team_key(stack: cdk.Stack, id: str) -> kms.Key:
+    """A key as a team that passes the same checks would create it: rotated, and only AWS
+    services may create grants on it (AWS Control Tower control CT.KMS.PR.3)."""
+    key = kms.Key(stack, id, enable_key_rotation=True)
+    key.add_to_resource_policy(grants_only_for_aws_resources())
+    return key
 
 
 def new_stack(*, audit: bool = False, app: cdk.App | None = None) -> cdk.Stack:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 
 from cdk_devops_constructs import Deployment, ObservedService
 
-from harness.scenarios import imported_platform, scenario
+from harness.scenarios import imported_platform, scenario, team_key
 
 IMAGE = "public.ecr.aws/nginx/nginx-unprivileged:1.28-alpine"
 CERTIFICATE_ARN = (
@@ -36,7 +35,7 @@ def defaults(stack: cdk.Stack) -> ObservedService:
 def all_options(stack: cdk.Stack) -> ObservedService:
     """Every option away from its default: HTTPS on an internal load balancer, own KMS key,
     secrets, ARM64, canary deployments, WAF, tuned alarms."""
-    key = kms.Key(stack, "TeamKey", enable_key_rotation=True)
+    key = team_key(stack, "TeamKey")
     secret = secretsmanager.Secret.from_secret_name_v2(stack, "DbPassword", "checkout/db")
     return ObservedService(
         stack,

@@ -13,11 +13,12 @@ from aws_cdk.assertions import Match, Template
 
 from cdk_devops_constructs import Deployment, ObservedService
 from cdk_devops_constructs.observed_service.tracing import ADOT_COLLECTOR_IMAGE, X_RAY_ACTIONS
+from cdk_devops_constructs.observed_service.writable_paths import PERMISSIONS_IMAGE
 
 from .scenarios import image
 from conftest import template_of
 from harness import compliance
-from harness.scenarios import Built
+from harness.scenarios import SCENARIOS, Built
 
 
 def scenario(name: str) -> Any:
@@ -215,8 +216,10 @@ def test_tracing_runs_a_pinned_collector_the_app_waits_for(built: Built) -> None
     assert re.search(r":v\d+\.\d+\.\d+$", collector["Image"])
     assert collector["HealthCheck"]["Command"] == ["CMD", "/healthcheck"]
     assert collector["Essential"] is False
+    assert collector["RestartPolicy"] == {"Enabled": True}
+    assert collector["User"] == "10001:10001"  # a static binary on an empty base image
     app = containers(built)["app"]
-    assert app["DependsOn"] == [{"Condition": "HEALTHY", "ContainerName": "otel-collector"}]
+    assert {"Condition": "HEALTHY", "ContainerName": "otel-collector"} in app["DependsOn"]
     env = {e["Name"]: e["Value"] for e in app["Environment"]}
     assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://localhost:4317"
     assert env["OTEL_SERVICE_NAME"] == "Checkout"
@@ -241,7 +244,7 @@ def test_the_task_role_may_only_write_traces(built: Built) -> None:
 
 @scenario("bring_your_own")
 def test_tracing_off_means_no_sidecar_and_no_otel_settings(built: Built) -> None:
-    assert set(containers(built)) == {"app"}
+    assert set(containers(built)) == {"app", "writable-paths"}
     assert "Environment" not in containers(built)["app"]
 
 
@@ -382,6 +385,61 @@ def test_only_tmp_is_writable_by_default(built: Built) -> None:
         {"ContainerPath": "/tmp", "ReadOnly": False, "SourceVolume": "tmp"}
     ]
     assert only(built, "AWS::ECS::TaskDefinition")["Volumes"] == [{"Name": "tmp"}]
+
+
+@scenario("all_options")
+def test_an_init_container_makes_the_writable_paths_writable_by_any_user(built: Built) -> None:
+    """Fargate creates the volumes owned by root, mode 0755: before the application starts, a
+    root container gives each the mode of /tmp, touching nothing else."""
+    task = containers(built)
+    init = task["writable-paths"]
+    assert init["User"] == "0"
+    assert init["Command"] == ["chmod", "1777", "/tmp", "/var/cache/payments"]
+    assert init["MountPoints"] == task["app"]["MountPoints"]
+    assert init["Essential"] is False
+    assert init["ReadonlyRootFilesystem"] is True
+    assert init["Image"] == PERMISSIONS_IMAGE
+    assert re.search(r":\d+\.\d+\.\d+$", init["Image"]), "pinned"
+    assert {"Condition": "SUCCESS", "ContainerName": "writable-paths"} in task["app"]["DependsOn"]
+    assert task["app"]["User"] == "1000:1000"
+
+
+def test_without_writable_paths_there_is_no_init_container_and_nothing_runs_as_root(
+    stack: cdk.Stack,
+) -> None:
+    """No root container and a named user: nothing is acknowledged to the non-root control."""
+    service = ObservedService(
+        stack, "Api", image=image(), user="1000:1000", writable_paths=[], tracing=False
+    )
+    task = Template.from_stack(stack).find_resources("AWS::ECS::TaskDefinition")
+    (definition,) = task.values()
+    assert [c["Name"] for c in definition["Properties"]["ContainerDefinitions"]] == ["app"]
+    assert "Volumes" not in definition["Properties"] or not definition["Properties"]["Volumes"]
+    acknowledged = [
+        m.data
+        for m in service.task_definition.node.default_child.node.metadata  # type: ignore[union-attr]
+        if m.type == compliance.ACKNOWLEDGED_RULES
+    ]
+    assert not any("nonroot" in rule for rules in acknowledged for rule in rules)
+    compliance.assert_compliant(stack)
+
+
+@pytest.mark.parametrize("name", sorted(n for n in SCENARIOS if "service" in n or "flag" in n))
+def test_containers_share_the_task_memory_without_overcommitting(
+    scenario_results: Any, name: str
+) -> None:
+    """Every container has a hard limit (AWS Control Tower control CT.ECS.PR.7); what they
+    reserve adds up to the task's memory (ECS rejects more), the application taking the rest."""
+    template = scenario_results[name].normal.template
+    for task in (
+        r for r in template["Resources"].values() if r["Type"] == "AWS::ECS::TaskDefinition"
+    ):
+        memory = int(task["Properties"]["Memory"])
+        reserved = 0
+        for container in task["Properties"]["ContainerDefinitions"]:
+            assert container["Memory"] >= container.get("MemoryReservation", 0), container["Name"]
+            reserved += container.get("MemoryReservation", container["Memory"])
+        assert reserved == memory
 
 
 @scenario("all_options")

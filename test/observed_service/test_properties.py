@@ -53,6 +53,10 @@ def valid_props(draw: st.DrawFn) -> dict[str, Any]:
         "requests_per_target": draw(st.one_of(st.none(), st.integers(1, 10_000))),
         "internet_facing": draw(st.booleans()),
         "tracing": draw(st.booleans()),
+        # With a named user and no writable path, nothing is acknowledged to the non-root
+        # control: cfn-guard then checks every container itself.
+        "user": draw(st.sampled_from([None, "1000:1000", "app"])),
+        "writable_paths": draw(st.sampled_from([[], ["/tmp"], ["/tmp", "/var/cache/app"]])),
         "trace_sample_rate": draw(st.floats(0, 1)),
         "alarm_emails": draw(
             st.lists(st.from_regex(r"[a-z]{1,8}@example\.com", fullmatch=True), max_size=2)

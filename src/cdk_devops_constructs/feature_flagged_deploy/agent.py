@@ -14,6 +14,8 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from .. import _task_memory
+
 # Pinned: a new agent release is a deliberate upgrade of this library. AWS documents the
 # floating tag 2.x; 2.0.16331, a 2.x build in public use since January 2025, is what public
 # integration tests run with a curl health check, and is newer than 2.0.4416, the first build
@@ -24,6 +26,8 @@ AGENT_CONTAINER_NAME = "appconfig-agent"
 AGENT_LOG_LEVEL = "info"
 DEFAULT_POLL_INTERVAL = Duration.seconds(45)  # the agent's own default
 TMP_VOLUME = "appconfig-agent-tmp"
+AGENT_RESERVATION_MIB = 64
+AGENT_LIMIT_MIB = 128
 
 
 def default_health_check(port: int = AGENT_PORT) -> list[str]:
@@ -85,7 +89,9 @@ def add_agent(
     The agent is not essential and restarts in place when it exits: if it stops, the
     application keeps serving (its flag requests fail and it uses its defaults) until the agent
     is back. It runs with a read-only root filesystem and a scratch volume on ``/tmp``; it needs
-    no port mapping, since the application reaches it on localhost inside the task.
+    no port mapping, since the application reaches it on localhost inside the task. It
+    reserves 64 MiB of the task's memory and may use up to 128 MiB. It runs as its image's
+    user: AWS documents none, and a wrong one would keep it from starting.
     """
     task_definition.add_volume(name=TMP_VOLUME)
     agent = ecs.ContainerDefinition(
@@ -97,7 +103,8 @@ def add_agent(
         essential=False,
         enable_restart_policy=True,
         cpu=64,
-        memory_reservation_mib=64,
+        memory_reservation_mib=AGENT_RESERVATION_MIB,
+        memory_limit_mib=AGENT_LIMIT_MIB,
         readonly_root_filesystem=True,
         environment={
             "SERVICE_REGION": region,
@@ -121,6 +128,7 @@ def add_agent(
         if health_check
         else None,
     )
+    _task_memory.reserve(task_definition, AGENT_RESERVATION_MIB)
     agent.add_mount_points(
         ecs.MountPoint(container_path="/tmp", source_volume=TMP_VOLUME, read_only=False)
     )

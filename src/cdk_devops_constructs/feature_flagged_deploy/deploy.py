@@ -352,6 +352,8 @@ class FeatureFlaggedDeploy(Construct):
             service.container.add_environment(variable, value)
         # The agent's settings and the flags' address are plain, non-secret variables.
         acknowledge(service.task_definition, "task-definition-environment")
+        # The agent runs as its image's user (see agent.py).
+        acknowledge(service.task_definition, "task-definition-users")
         # A managed policy of its own: the task role's default policy belongs to the service.
         # The service does not wait for it (the environment waits for the service's alarms,
         # so the other order would be a cycle); until it exists the agent's first requests

@@ -13,8 +13,7 @@ saying which alarm and why, when one is in ALARM (AppConfig would roll back at o
 unevaluated after about 14 minutes. It runs when the watched alarms change (a new stack, a new
 service), not on flag changes: the alarms have been evaluated long before.
 
-The function has no permission to write logs: its one result, and the reason of a failure, is
-what it reports to CloudFormation, which shows it in the stack's events.
+The function is a ``_deploy_time`` function: inline, no logs, its result in the stack's events.
 """
 
 from __future__ import annotations
@@ -24,18 +23,16 @@ from collections.abc import Sequence
 from aws_cdk import CustomResource, Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from .._compliance import acknowledge
+from .._deploy_time import deploy_time_function, source
 
 RESOURCE_TYPE = "Custom::AlarmsEvaluated"
 
-# Python standard library and boto3 only (the Lambda runtime's), inline: no asset to build.
-HANDLER = """\
-import json
+# Run by _deploy_time.source(), which adds the answer to CloudFormation.
+ACT = """\
 import time
-import urllib.request
 
 import boto3
 
@@ -70,28 +67,13 @@ def wait(names, deadline):
         time.sleep(10)
 
 
-def handler(event, context):
-    status, reason = "SUCCESS", "nothing to wait for when deleting"
-    try:
-        if event["RequestType"] != "Delete":
-            deadline = time.time() + context.get_remaining_time_in_millis() / 1000 - 60
-            reason = wait(event["ResourceProperties"]["AlarmNames"], deadline)
-    except Exception as error:
-        status, reason = "FAILED", str(error)
-    body = {
-        "Status": status,
-        "Reason": reason[:3000],
-        "PhysicalResourceId": event.get("PhysicalResourceId") or event["LogicalResourceId"],
-        "StackId": event["StackId"],
-        "RequestId": event["RequestId"],
-        "LogicalResourceId": event["LogicalResourceId"],
-    }
-    request = urllib.request.Request(
-        event["ResponseURL"], data=json.dumps(body).encode(), method="PUT",
-        headers={"Content-Type": ""},
-    )
-    urllib.request.urlopen(request, timeout=30)
+def act(event, context):
+    if event["RequestType"] == "Delete":
+        return "nothing to wait for when deleting"
+    deadline = time.time() + context.get_remaining_time_in_millis() / 1000 - 60
+    return wait(event["ResourceProperties"]["AlarmNames"], deadline)
 """
+SOURCE = source(ACT)
 
 
 class AlarmReadiness(Construct):
@@ -120,18 +102,14 @@ class AlarmReadiness(Construct):
         )
         if not metric_only:
             acknowledge(self._policy, "appconfig-composite-alarm-monitor-policy")
-        self._function = lambda_.Function(
+        self._function = deploy_time_function(
             self,
             "Function",
-            runtime=lambda_.Runtime.PYTHON_3_14,
-            handler="index.handler",
-            code=lambda_.Code.from_inline(HANDLER),
+            act=ACT,
             role=role,
             timeout=Duration.minutes(15),
-            memory_size=128,
             description="Waits until feature-flag rollback alarms have been evaluated",
         )
-        acknowledge(self._function, "deployment-time-function")
 
     def wait_for(self, id: str, alarms: Sequence[cloudwatch.IAlarm]) -> CustomResource:
         """A resource that exists once every one of ``alarms`` is OK."""

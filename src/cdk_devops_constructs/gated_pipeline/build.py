@@ -13,6 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from .._compliance import acknowledge
 from .permissions import ServiceRole
 from .stages import PipelineTest
 
@@ -137,6 +138,7 @@ def image_build_project(
     # ecr:GetAuthorizationToken has no resource type: "*" is the only valid resource.
     role.allow(["ecr:GetAuthorizationToken"], ["*"])
     role.allow(ECR_PUSH, [repository.repository_arn])
+    acknowledge(project, "image-build-project")
     return project
 
 

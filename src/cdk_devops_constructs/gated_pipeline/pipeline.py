@@ -40,6 +40,7 @@ from .._notifications import (
     encrypted_topic,
     eventbridge_rules,
     subscribe_emails,
+    warn_if_unsubscribed,
 )
 from .._policies import add_statement
 from .._shared import SharedInfrastructure
@@ -270,6 +271,12 @@ class GatedPipeline(Construct):
                 key=self.encryption_key,
                 emails=notification_emails,
                 display_name=f"Pipeline {id}",
+            )
+            warn_if_unsubscribed(
+                notification_topic,
+                self,
+                f"The notification topic of {self.node.path}",
+                "pass notification_emails, or subscribe notification_topic",
             )
         else:
             subscribe_emails(notification_topic, notification_emails)
@@ -787,6 +794,13 @@ class GatedPipeline(Construct):
                 key=self.encryption_key,
                 emails=approval.emails,
                 display_name=f"Approvals: {spec.name}",
+            )
+            warn_if_unsubscribed(
+                approval_topic,
+                self,
+                f"The approval topic of stage {spec.name} of {self.node.path}",
+                "pass emails to Gate.manual_approval (the approval can still be given in the "
+                "console)",
             )
             approval_role = self._action_role("ApprovalRole", f"Approval of {spec.name}", scope)
             approval_role.allow(["sns:Publish"], [approval_topic.topic_arn])

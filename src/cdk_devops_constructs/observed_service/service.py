@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import CfnOutput, Duration, Fn, Names, Stack, Token
+from aws_cdk import Annotations, CfnOutput, Duration, Fn, Names, Stack, Token
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -17,7 +16,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_wafv2 as wafv2
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from .. import _validation as check
 from .._alarms import AlarmFactory, AlarmSpec
@@ -29,14 +28,17 @@ from .._notifications import (
     cloudwatch_alarms,
     encrypted_topic,
     subscribe_emails,
+    warn_if_unsubscribed,
 )
 from .._shared import SharedInfrastructure, cluster_name, named_cluster
 from .._targets import EcsTarget
+from .._task_memory import application_limit
 from .dashboard import build_dashboard, dashboard_url
 from .deployed_image import pin_deployed_image
 from .deployment import Deployment
 from .metrics import ServiceMetrics
 from .tracing import COLLECTOR_PORTS, add_collector, otel_environment
+from .writable_paths import DEFAULT_WRITABLE_PATHS, add_writable_paths, check_writable_paths
 
 APP_CONTAINER_NAME = "app"
 CRITICAL_ALARMS = ("errors", "latency", "unhealthy_hosts", "running_tasks")
@@ -45,9 +47,6 @@ CRITICAL_ALARMS = ("errors", "latency", "unhealthy_hosts", "running_tasks")
 # "How the Amazon ECS deployment failure detection works"); canary and linear deployments roll
 # back on the health alarm, which ECS documents for every strategy.
 CIRCUIT_BREAKER_STRATEGIES = (ecs.DeploymentStrategy.ROLLING, ecs.DeploymentStrategy.BLUE_GREEN)
-DEFAULT_WRITABLE_PATHS = ("/tmp",)
-MAX_WRITABLE_PATHS = 10
-WRITABLE_PATH = re.compile(r"/(?:[A-Za-z0-9._-]+/?)+")
 
 # Load balancer health check and draining, tuned for fast and safe deployments: a new task takes
 # traffic after 2 passing checks (about 20 s), a failing one leaves after 3 (about 30 s), and a
@@ -140,16 +139,19 @@ class ObservedService(Construct):
         :param task_subnets: where tasks run. Default: the private subnets with egress.
         :param container_port: the port the application listens on, 1-65535. Default: 8080.
         :param cpu: Fargate CPU units (256, 512, 1024, 2048, 4096, 8192, 16384). Default: 512.
-        :param memory_limit_mib: task memory, one of the sizes Fargate allows for ``cpu``.
-            Default: 1024.
+        :param memory_limit_mib: task memory, one of the sizes Fargate allows for ``cpu``. The
+            application may use all of it but what the sidecars reserve (64 MiB for the
+            collector, 64 MiB for an AppConfig agent, 16 MiB for the ``writable-paths`` init
+            container): that is its hard limit. Default: 1024.
         :param cpu_architecture: ``X86_64`` or ``ARM64`` (about 20% cheaper, needs an arm64
             image). Default: X86_64.
         :param environment: plain environment variables for the application. Default: none.
         :param secrets: environment variables read from Secrets Manager or SSM at start.
             Default: none.
         :param command: overrides the image's command. Default: the image's.
-        :param user: user (and group) the application runs as, e.g. ``"1000:1000"``.
-            Default: the image's user.
+        :param user: user (and group) the application runs as, e.g. ``"1000:1000"``. Set it
+            to a non-root user the image has: a security review (and AWS Control Tower control
+            CT.ECS.PR.3) expects every container to name one. Default: the image's user.
         :param readonly_root_filesystem: mount the root filesystem read-only, so that a
             compromised process cannot change the image's files; only ``writable_paths`` can be
             written. An image that writes anywhere else at start (the official ``nginx`` image
@@ -158,7 +160,10 @@ class ObservedService(Construct):
             only ``/tmp``). Default: True.
         :param writable_paths: absolute paths of the app container that stay writable, each an
             empty directory on the task's ephemeral storage (lost when the task stops), at most
-            10. Default: ``["/tmp"]``.
+            10. Fargate creates them owned by root with mode 0755, so a non-essential init
+            container (``writable-paths``, busybox, running as root) first gives them mode
+            1777, as ``/tmp`` has, and exits; the application starts once it has succeeded.
+            An empty list adds no volume and no init container. Default: ``["/tmp"]``.
         :param health_check_path: HTTP path the load balancer probes, starting with ``/``.
             Default: ``/``.
         :param service_name: name in traces (``OTEL_SERVICE_NAME``) and on the dashboard.
@@ -283,6 +288,13 @@ class ObservedService(Construct):
                 publishers=[cloudwatch_alarms(self)],
                 display_name=f"Alarms of {self.service_name}",
             )
+            warn_if_unsubscribed(
+                alarm_topic,
+                self,
+                f"The alarm topic of {self.node.path}",
+                "pass alarm_emails, or subscribe alarm_topic to your paging tool (an HTTPS "
+                "endpoint, Amazon Q Developer in chat applications)",
+            )
         else:
             allow_to_publish(alarm_topic, cloudwatch_alarms(self))
             subscribe_emails(alarm_topic, alarm_emails)
@@ -298,7 +310,6 @@ class ObservedService(Construct):
                 cpu_architecture=cpu_architecture or ecs.CpuArchitecture.X86_64,
                 operating_system_family=ecs.OperatingSystemFamily.LINUX,
             ),
-            volumes=[ecs.Volume(name=_volume_name(path)) for path in writable_paths],
         )
         app_environment = {
             **(otel_environment(self.service_name, trace_sample_rate) if tracing else {}),
@@ -314,6 +325,7 @@ class ObservedService(Construct):
             secrets=dict(secrets) if secrets else None,
             command=list(command) if command else None,
             user=user,
+            memory_limit_mib=application_limit(self.task_definition, memory_limit_mib),
             readonly_root_filesystem=readonly_root_filesystem,
             port_mappings=[ecs.PortMapping(container_port=container_port, name="http")],
             logging=ecs.LogDrivers.aws_logs(
@@ -322,14 +334,10 @@ class ObservedService(Construct):
                 mode=ecs.AwsLogDriverMode.NON_BLOCKING,
             ),
         )
-        self.container.add_mount_points(
-            *(
-                ecs.MountPoint(
-                    container_path=path, source_volume=_volume_name(path), read_only=False
-                )
-                for path in writable_paths
-            )
+        permissions = add_writable_paths(
+            self.task_definition, self.container, self.log_group, writable_paths
         )
+        self._runs_as_root_or_image_user = permissions is not None or not _is_non_root(user)
         if tracing:
             collector = add_collector(self.task_definition, self.log_group)
             self.container.add_container_dependencies(
@@ -413,6 +421,17 @@ class ObservedService(Construct):
             propagate_tags=ecs.PropagatedTagSource.SERVICE,
             enable_ecs_managed_tags=True,
         )
+        if deployment.strategy not in CIRCUIT_BREAKER_STRATEGIES:
+            # CDK's advice to turn the circuit breaker on, which ECS does not offer for canary
+            # and linear deployments; the health signal rolls those back.
+            Annotations.of(self.service).acknowledge_warning(
+                "@aws-cdk/aws-ecs:shouldUseCircuitBreaker",
+                "ECS documents the circuit breaker for rolling and blue/green deployments only; "
+                "canary and linear deployments roll back on the health alarm.",
+            )
+        shared = SharedInfrastructure.of(self)
+        if shared.owns(vpc):
+            _cfn(self.service).node.add_dependency(shared.shared_vpc.private_routes)
         self.service.connections.allow_from(
             load_balancer, ec2.Port.tcp(container_port), "Traffic from the load balancer"
         )
@@ -575,7 +594,7 @@ class ObservedService(Construct):
                 "port or pass tracing=False",
             )
         check.fargate_size(self, cpu, memory_limit_mib)
-        _check_writable_paths(self, writable_paths)
+        check_writable_paths(self, writable_paths)
         if not check.is_token(health_check_path) and (
             not isinstance(health_check_path, str)
             or not health_check_path.startswith("/")
@@ -714,6 +733,8 @@ class ObservedService(Construct):
                 acknowledge(policy, key)
         if self._has_environment:
             acknowledge(self.task_definition, "task-definition-environment")
+        if self._runs_as_root_or_image_user:
+            acknowledge(self.task_definition, "task-definition-users")
         if self.alternate_target_group is not None:
             infrastructure_role = self.service.node.try_find_child("AlternateTargetRole")
             if infrastructure_role is not None:
@@ -760,6 +781,9 @@ class ObservedService(Construct):
             desync_mitigation_mode=elbv2.DesyncMitigationMode.DEFENSIVE,
             deletion_protection=deletion_protection,
         )
+        shared = SharedInfrastructure.of(self)
+        if internet_facing and shared.owns(vpc):
+            _cfn(load_balancer).node.add_dependency(shared.shared_vpc.public_routes)
         load_balancer.log_access_logs(
             SharedInfrastructure.of(self).log_bucket,
             prefix=f"alb/{Names.unique_id(self)}",
@@ -1068,40 +1092,21 @@ def _threshold_label(spec: AlarmSpec) -> str:
     return f"Alarm: {'<' if below else '>'} {spec.threshold:g} for {spec.datapoints} periods"
 
 
-def _check_writable_paths(scope: Construct, paths: Sequence[str]) -> None:
-    if isinstance(paths, str) or not isinstance(paths, Sequence):
-        check.fail(scope, f"writable_paths must be a list of absolute paths, got {paths!r}")
-    if len(paths) > MAX_WRITABLE_PATHS:
-        check.fail(
-            scope, f"writable_paths must hold at most {MAX_WRITABLE_PATHS} paths, got {len(paths)}"
-        )
-    volumes: dict[str, str] = {}
-    for index, path in enumerate(paths):
-        check.matches(
-            scope,
-            f"writable_paths[{index}]",
-            path,
-            WRITABLE_PATH,
-            "an absolute path below / of letters, digits, '.', '_' and '-' "
-            "(like '/var/cache/nginx')",
-        )
-        if check.is_token(path):
-            check.fail(scope, f"writable_paths[{index}] must be known at synthesis, got a token")
-        if ".." in path.split("/") or "." in path.split("/"):
-            check.fail(scope, f"writable_paths[{index}] must not contain '.' or '..', got {path!r}")
-        name = _volume_name(path)
-        if name in volumes:
-            check.fail(
-                scope,
-                f"writable_paths[{index}] ({path!r}) and {volumes[name]!r} are the same volume; "
-                "list each directory once",
-            )
-        volumes[name] = path
+def _is_non_root(user: str | None) -> bool:
+    """True for a user (``"uid"``, ``"uid:gid"``, ``"name"``, ``"name:group"``) that is not
+    root, as AWS Control Tower control CT.ECS.PR.3 reads it; False for ``None`` (the image's
+    user, unknown here)."""
+    if user is None or check.is_token(user):
+        return False
+    return user.split(":", 1)[0] not in ("0", "root")
 
 
-def _volume_name(path: str) -> str:
-    """``/tmp`` -> ``tmp``, ``/var/cache/nginx`` -> ``var-cache-nginx``."""
-    return re.sub(r"[^A-Za-z0-9]+", "-", path.strip("/")) or "root"
+def _cfn(construct: Construct) -> IConstruct:
+    """The CloudFormation resource of an L2 (a dependency on the L2 would make every one of
+    its resources wait)."""
+    child = construct.node.default_child
+    assert child is not None
+    return child
 
 
 def _pascal(key: str) -> str:

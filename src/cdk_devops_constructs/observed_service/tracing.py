@@ -7,6 +7,8 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 
+from .. import _task_memory
+
 # Pinned: a new collector release is a deliberate upgrade of this library, never a surprise.
 # https://gallery.ecr.aws/aws-observability/aws-otel-collector
 ADOT_COLLECTOR_IMAGE = "public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0"
@@ -19,6 +21,9 @@ OTLP_GRPC_PORT = 4317
 COLLECTOR_PORTS = frozenset({4317, 4318, 13133})
 
 COLLECTOR_CONTAINER_NAME = "otel-collector"
+COLLECTOR_USER = "10001:10001"
+COLLECTOR_RESERVATION_MIB = 64
+COLLECTOR_LIMIT_MIB = 256
 
 # Write and sampling actions the collector calls. None of them has a resource type in the
 # Service Authorization Reference, so they can only be granted on Resource "*".
@@ -39,8 +44,9 @@ def add_collector(
     The application starts only once the collector is healthy, so a collector that cannot
     start (an image pull that fails, say) keeps new tasks from starting and the deployment
     rolls back. Once running, the collector is not essential: if it dies the service keeps
-    serving and only traces stop. Its health check uses the ``/healthcheck`` binary shipped in
-    the image (the image has no shell, so ``CMD-SHELL`` probes cannot work).
+    serving, traces stop, and ECS restarts the collector in place. It reserves 64 MiB of the
+    task's memory and may use up to 256 MiB. Its health check uses the ``/healthcheck`` binary
+    shipped in the image (the image has no shell, so ``CMD-SHELL`` probes cannot work).
     """
     collector = task_definition.add_container(
         "OtelCollector",
@@ -48,8 +54,13 @@ def add_collector(
         image=ecs.ContainerImage.from_registry(ADOT_COLLECTOR_IMAGE),
         command=[f"--config={ADOT_CONFIG}"],
         essential=False,
+        enable_restart_policy=True,
+        # The image is one static binary on an empty base image, listening on ports above
+        # 1024, writing nothing: it needs no root, and no user in the image.
+        user=COLLECTOR_USER,
         cpu=64,
-        memory_reservation_mib=64,
+        memory_reservation_mib=COLLECTOR_RESERVATION_MIB,
+        memory_limit_mib=COLLECTOR_LIMIT_MIB,
         readonly_root_filesystem=True,
         logging=ecs.LogDrivers.aws_logs(
             stream_prefix="otel",
@@ -64,6 +75,7 @@ def add_collector(
             start_period=Duration.seconds(10),
         ),
     )
+    _task_memory.reserve(task_definition, COLLECTOR_RESERVATION_MIB)
     task_definition.add_to_task_role_policy(
         iam.PolicyStatement(
             sid="WriteTracesToXRay",

@@ -1,0 +1,102 @@
+"""``./dev synth``: the AWS CDK CLI, as a team runs it, on ``examples/``, with no AWS at all.
+
+On first use the pinned CLI (npm package ``aws-cdk``) is installed into ``.tools/aws-cdk``, as
+``./dev`` installs uv. Then ``cdk synth --strict --no-lookups`` runs in ``examples/`` with every
+source of AWS credentials and configuration taken away (no ``AWS_*`` variables, no ``~/.aws``,
+no instance metadata): a construct that asks AWS anything while synthesizing (a context
+lookup) fails here, as it would in a team's first CI run, and so does any warning.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+# Pinned: a new CLI is a deliberate upgrade. Needs Node.js 18 or newer.
+CLI_VERSION = "2.1148.1"
+ROOT = Path(__file__).resolve().parent.parent
+PREFIX = ROOT / ".tools" / "aws-cdk"
+CLI = PREFIX / "node_modules" / ".bin" / "cdk"
+APP_DIR = ROOT / "examples"
+
+
+def installed_version() -> str | None:
+    if not CLI.exists():
+        return None
+    result = subprocess.run([str(CLI), "--version"], capture_output=True, text=True, check=False)
+    return result.stdout.split()[0] if result.returncode == 0 and result.stdout else None
+
+
+def install() -> None:
+    if installed_version() == CLI_VERSION:
+        return
+    print(f"cdk_synth: installing aws-cdk {CLI_VERSION} into {PREFIX}", file=sys.stderr)
+    shutil.rmtree(PREFIX, ignore_errors=True)
+    PREFIX.mkdir(parents=True)
+    subprocess.run(
+        [
+            "npm",
+            "install",
+            "--prefix",
+            str(PREFIX),
+            "--no-save",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            f"aws-cdk@{CLI_VERSION}",
+        ],
+        check=True,
+    )
+    if installed_version() != CLI_VERSION:
+        sys.exit(f"cdk_synth: {CLI} does not report version {CLI_VERSION}")
+
+
+def without_aws(home: str) -> dict[str, str]:
+    """This process's environment with nothing the CLI or the SDK could find AWS through."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_"))}
+    env.update(
+        HOME=home,  # no ~/.aws, no ~/.cdk.json
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+        CDK_DISABLE_CLI_TELEMETRY="true",
+    )
+    return env
+
+
+def main() -> int:
+    install()
+    output = ROOT / "cdk.out"
+    shutil.rmtree(output, ignore_errors=True)
+    context_file = APP_DIR / "cdk.context.json"
+    context_file.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="cdk-home-") as home:
+        result = subprocess.run(
+            [
+                str(CLI),
+                "synth",
+                "--strict",  # warnings fail the synthesis
+                "--no-lookups",  # a context lookup is an error, not a call to AWS
+                "--ci",
+                "--no-notices",
+                "--quiet",
+                "--output",
+                str(output),
+            ],
+            cwd=APP_DIR,
+            env=without_aws(home),
+            check=False,
+        )
+    if context_file.exists():
+        context_file.unlink()
+        print("cdk_synth: the app looked up context (it wrote cdk.context.json)", file=sys.stderr)
+        return 1
+    return result.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
