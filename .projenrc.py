@@ -46,6 +46,9 @@ DEV_DEPS = [
     "cdk-nag@^3.0.0",
     # AWS's guard rules (Control Tower proactive controls), the fourth validator
     "cdklabs-cdk-validator-cfnguard@^0.0.62",
+    # The integration tests' assertions (test/integ). An alpha module is released with each
+    # aws-cdk-lib and needs that one at least: move both together in uv.lock.
+    "aws-cdk.integ-tests-alpha@2.275.0a0",
     "cfn-lint@^1.30.0",
     "checkov@^3.2.0",
     "ruff@^0.17.0",
@@ -229,6 +232,16 @@ project.add_task(
     "api:compat",
     description="Fail when the public Python API breaks compatibility with the last release tag",
     exec="python scripts/api_compat.py",
+)
+project.add_task(
+    "integ",
+    description=(
+        "Deploy test/integ's apps to a scratch AWS account with integ-runner, assert, destroy "
+        "(needs credentials and AWS_REGION; costs money, see README)"
+    ),
+    env=QUIET_NODE,
+    exec="python scripts/integ.py",
+    receive_args=True,
 )
 project.add_task(
     "bench",

@@ -24,35 +24,36 @@ CLI = PREFIX / "node_modules" / ".bin" / "cdk"
 APP_DIR = ROOT / "examples"
 
 
-def installed_version() -> str | None:
-    if not CLI.exists():
+def installed_version(binary: Path) -> str | None:
+    if not binary.exists():
         return None
-    result = subprocess.run([str(CLI), "--version"], capture_output=True, text=True, check=False)
+    result = subprocess.run([str(binary), "--version"], capture_output=True, text=True, check=False)
     return result.stdout.split()[0] if result.returncode == 0 and result.stdout else None
 
 
-def install() -> None:
-    if installed_version() == CLI_VERSION:
+def install(package: str, version: str, prefix: Path, binary: Path) -> None:
+    """``package@version`` from npm into ``prefix``, unless ``binary`` already reports it."""
+    if installed_version(binary) == version:
         return
-    print(f"cdk_synth: installing aws-cdk {CLI_VERSION} into {PREFIX}", file=sys.stderr)
-    shutil.rmtree(PREFIX, ignore_errors=True)
-    PREFIX.mkdir(parents=True)
+    print(f"installing {package} {version} into {prefix}", file=sys.stderr)
+    shutil.rmtree(prefix, ignore_errors=True)
+    prefix.mkdir(parents=True)
     subprocess.run(
         [
             "npm",
             "install",
             "--prefix",
-            str(PREFIX),
+            str(prefix),
             "--no-save",
             "--no-audit",
             "--no-fund",
             "--loglevel=error",
-            f"aws-cdk@{CLI_VERSION}",
+            f"{package}@{version}",
         ],
         check=True,
     )
-    if installed_version() != CLI_VERSION:
-        sys.exit(f"cdk_synth: {CLI} does not report version {CLI_VERSION}")
+    if installed_version(binary) != version:
+        sys.exit(f"{binary} does not report version {version}")
 
 
 def without_aws(home: str) -> dict[str, str]:
@@ -69,7 +70,7 @@ def without_aws(home: str) -> dict[str, str]:
 
 
 def main() -> int:
-    install()
+    install("aws-cdk", CLI_VERSION, PREFIX, CLI)
     output = ROOT / "cdk.out"
     shutil.rmtree(output, ignore_errors=True)
     context_file = APP_DIR / "cdk.context.json"

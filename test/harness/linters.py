@@ -5,9 +5,11 @@ linters themselves are imported inside the functions, so the test process never 
 
 cfn-guard runs the binary and the AWS Control Tower rule files that the CDK plugin
 ``cdklabs-cdk-validator-cfnguard`` ships (the plugin users add to their apps), with the flags
-the plugin passes. Only the rule files that name a resource type of the template run: a rule
-filters the template's resources by type, so the others cannot find anything (the binary takes
-about 30 ms per rule file, most of the plugin's synthesis time).
+the plugin passes. Only the rule files that report on a resource type of the template run, each
+on the resources of the types it names (see ``guard``): a pipeline template takes 1 s instead
+of the 2.5 s of all matching rule files on the whole template (the plugin, running all 237 rule
+files, takes about 3 s per stack). test_compliance proves the plugin itself reports the same
+findings on one scenario.
 """
 
 # ruff: noqa: PLC0415
@@ -25,6 +27,7 @@ import subprocess
 import tarfile
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +46,12 @@ def warm_up() -> None:
 ALL_TOOLS = ("cfn-lint", "checkov", "cfn-guard")
 GUARD_PLUGIN = "cdklabs.cdk_validator_cfnguard"
 RESOURCE_TYPE = re.compile(r"AWS::[A-Za-z0-9]+::[A-Za-z0-9]+")
+# How a rule file names the types it reports on: `let X_TYPE = "AWS::S3::Bucket"`, or inline in
+# a filter (`Resources.*[ Type == "AWS::S3::Bucket" ]`). Other mentions are comments, or types a
+# rule only follows references to.
+TARGET_TYPE = re.compile(
+    r'(?:^let\s+\w+\s*=\s*|Type\s*==\s*)"(AWS::[A-Za-z0-9]+::[A-Za-z0-9]+)"', re.MULTILINE
+)
 LOGICAL_ID_PATH = re.compile(r"^/Resources/([^/]+)")
 
 
@@ -88,10 +97,17 @@ def lint_file(
     return findings
 
 
+@dataclass(frozen=True)
+class RuleFile:
+    path: Path
+    targets: frozenset[str]  # the types it reports on
+    reads: frozenset[str]  # every type it names (targets, and types it follows references to)
+
+
 @functools.cache
-def _guard() -> tuple[Path, dict[Path, frozenset[str]]]:
+def _guard() -> tuple[Path, tuple[RuleFile, ...]]:
     """The plugin's cfn-guard binary for this machine and its rule files, unpacked once per
-    process, each rule file with the resource types it names."""
+    process."""
     import importlib.util
 
     spec = importlib.util.find_spec(GUARD_PLUGIN)
@@ -114,29 +130,48 @@ def _guard() -> tuple[Path, dict[Path, frozenset[str]]]:
         ]
         tgz.extractall(target, members=members)  # regular files under package/ only
     (target / binary).chmod(0o755)
-    rules = target / "package/rules/control-tower/cfn-guard"
-    types = {
-        f: frozenset(RESOURCE_TYPE.findall(f.read_text(encoding="utf-8")))
-        for f in sorted(rules.rglob("*.guard"))
-    }
-    return target / binary, types
+    rules = []
+    for path in sorted((target / "package/rules/control-tower/cfn-guard").rglob("*.guard")):
+        text = path.read_text(encoding="utf-8")
+        named = frozenset(RESOURCE_TYPE.findall(text))
+        rules.append(RuleFile(path, frozenset(TARGET_TYPE.findall(text)) or named, named))
+    return target / binary, tuple(rules)
 
 
 def guard(path: Path) -> list[tuple[str, str, str, str]]:
-    """The Control Tower rules' findings on the template at ``path``."""
-    binary, rule_types = _guard()
+    """The Control Tower rules' findings on the template at ``path``.
+
+    Each rule file sees the template with only the resources of the types it names (what it
+    reports on, and what it follows references to): cfn-guard's time grows with the template
+    for every rule file, and a rule cannot see a resource of a type it does not name. Rule
+    files that name the same types run together, in one call.
+    """
+    binary, rule_files = _guard()
     template = json.loads(path.read_text(encoding="utf-8"))
-    present = {r.get("Type", "") for r in template.get("Resources", {}).values()}
-    rule_files = [f for f, types in rule_types.items() if types & present]
-    if not rule_files:
-        return []
+    resources = template.get("Resources", {})
+    present = {r.get("Type", "") for r in resources.values()}
+    groups: dict[frozenset[str], list[Path]] = {}
+    for rule in rule_files:
+        if rule.targets & present:
+            groups.setdefault(rule.reads, []).append(rule.path)
+    findings: set[tuple[str, str, str, str]] = set()
+    with tempfile.TemporaryDirectory(prefix="cfn-guard-data-") as scratch:
+        for index, (reads, paths) in enumerate(groups.items()):
+            data = Path(scratch) / f"{index}.json"
+            seen = {k: r for k, r in resources.items() if r.get("Type") in reads}
+            data.write_text(json.dumps({**template, "Resources": seen}), encoding="utf-8")
+            findings.update(_run_guard(binary, paths, data))
+    return sorted(findings)
+
+
+def _run_guard(binary: Path, rules: list[Path], data: Path) -> set[tuple[str, str, str, str]]:
     result = subprocess.run(
         [
             str(binary),
             "validate",
-            *(arg for f in rule_files for arg in ("--rules", str(f))),
+            *(arg for f in rules for arg in ("--rules", str(f))),
             "--data",
-            str(path),
+            str(data),
             "--output-format",
             "json",
             "--show-summary",
@@ -157,7 +192,7 @@ def guard(path: Path) -> list[tuple[str, str, str, str]]:
             message = _first_line(rule)
             for logical_id in _logical_ids(check):
                 findings.add(("cfn-guard", rule["name"], logical_id, message))
-    return sorted(findings)
+    return findings
 
 
 def _logical_ids(value: Any) -> Iterator[str]:
