@@ -59,6 +59,9 @@ def install(package: str, version: str, prefix: Path, binary: Path) -> None:
 def without_aws(home: str) -> dict[str, str]:
     """This process's environment with nothing the CLI or the SDK could find AWS through."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_"))}
+    # The app command of cdk.json (`python3 app.py`) finds this environment's Python first, as
+    # in an activated virtual environment.
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env.update(
         HOME=home,  # no ~/.aws, no ~/.cdk.json
         AWS_CONFIG_FILE=os.devnull,

@@ -70,6 +70,19 @@ def test_every_acknowledgment_names_a_known_tool_and_a_reason() -> None:
             assert len(reason) >= 60, f"{key}: {rule} needs a reason a reviewer can accept"
 
 
+@pytest.mark.parametrize("name", ["observed_service/defaults", "gated_pipeline/defaults"])
+def test_cdk_nag_honors_the_acknowledgments_in_user_apps(
+    scenario_results: Results, name: str
+) -> None:
+    """The scenarios' normal builds skip cdk-nag (conftest): here it runs on two, as in a
+    user's app, and reports nothing, while the audit build shows what was acknowledged."""
+    built = scenarios.build(name, audit=False)
+    assert built.synthesized.nag == []
+    audit = scenario_results[name].audit.synthesized
+    assert audit.nag, "the scenario should exercise cdk-nag acknowledgments"
+    assert {(f.rule, f.path) for f in audit.nag} <= audit.acknowledged
+
+
 @pytest.mark.parametrize("name", ["observed_service/defaults", "observed_service/all_options"])
 def test_cfn_lint_and_checkov_honor_the_acknowledgments_in_user_templates(
     scenario_results: Results, name: str

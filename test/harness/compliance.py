@@ -71,15 +71,24 @@ def format_findings(findings: Iterable[Finding]) -> str:
 # --- Apps and synthesis (cdk-nag) -------------------------------------------------------------
 
 
-def compliance_app(*, audit: bool = False, context: Mapping[str, Any] | None = None) -> App:
-    """An App whose synthesis runs the cdk-nag packs and writes their report as JSON."""
-    ctx: dict[str, Any] = {REPORT_CONTEXT: True, **(context or {})}
+def compliance_app(
+    *, audit: bool = False, context: Mapping[str, Any] | None = None, nag: bool = True
+) -> App:
+    """An App whose synthesis runs the cdk-nag packs (unless ``nag`` is False) and writes their
+    report as JSON."""
+    # No construct creation stack traces: nothing reads them, and they cost synthesis time.
+    ctx: dict[str, Any] = {
+        REPORT_CONTEXT: True,
+        "aws:cdk:disable-stack-trace": True,
+        **(context or {}),
+    }
     if audit:
         ctx[AUDIT_CONTEXT_KEY] = True
     outdir = tempfile.mkdtemp(prefix="cdk-devops-test-")
     atexit.register(shutil.rmtree, outdir, ignore_errors=True)
     app = App(outdir=outdir, context=ctx)
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app))
+    if nag:
+        cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app))
     return app
 
 
@@ -120,15 +129,15 @@ def synthesize(stack: cdk.Stack) -> Synthesized:
         _NAG_REPORTS[app.outdir] = _synth_with_nag(app)
     template_file = Path(app.outdir) / stack.template_file
     prefix = stack.node.path + "/"
-    recorded, guard = _acknowledgments(stack)
+    metadata = _stack_metadata(Path(app.outdir), stack.artifact_id)
     return Synthesized(
         stack_path=stack.node.path,
         template=json.loads(template_file.read_text(encoding="utf-8")),
         template_file=template_file,
         nag=sorted(f for f in _NAG_REPORTS[app.outdir] if f.path.startswith(prefix)),
-        acknowledged=recorded,
-        paths=resource_paths(stack),
-        guard_acknowledged=guard,
+        acknowledged=metadata.recorded,
+        paths=metadata.paths,
+        guard_acknowledged=metadata.guard,
     )
 
 
@@ -165,31 +174,41 @@ def _synth_with_nag(app: App) -> list[Finding]:
     return findings
 
 
-def _acknowledgments(stack: cdk.Stack) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
-    """(rule, construct path) pairs: what the library recorded (audit mode), and what is
-    acknowledged to the cfn-guard plugin in the tree (normal mode)."""
-    recorded, guard = set(), set()
+@dataclass
+class _StackMetadata:
+    """What the synthesized assembly says of a stack's constructs (CDK writes every construct's
+    metadata there, by path): read from the files, not through jsii, which would take as long
+    as the synthesis."""
+
+    paths: dict[str, str]  # logical ID -> construct path
+    recorded: set[tuple[str, str]]  # (rule, path) the library recorded (audit mode)
+    guard: set[tuple[str, str]]  # (rule, path) acknowledged to the cfn-guard plugin
+
+
+def _stack_metadata(outdir: Path, artifact_id: str) -> _StackMetadata:
+    artifact = json.loads((outdir / "manifest.json").read_text(encoding="utf-8"))["artifacts"][
+        artifact_id
+    ]
+    entries = dict(artifact.get("metadata", {}))
+    if "additionalMetadataFile" in artifact:
+        extra = (outdir / artifact["additionalMetadataFile"]).read_text(encoding="utf-8")
+        entries.update(json.loads(extra))
+    found = _StackMetadata({}, set(), set())
     prefix = f"{CFN_GUARD_PLUGIN}::"
-    for construct in stack.node.find_all():
-        for entry in construct.node.metadata:
-            if entry.type == METADATA_TYPE:
-                recorded.update((rule, construct.node.path) for rule in entry.data["rules"])
-            elif entry.type == ACKNOWLEDGED_RULES:
-                guard.update(
-                    (rule.removeprefix(prefix), construct.node.path)
-                    for rule in entry.data
+    for absolute, items in entries.items():
+        path = absolute.lstrip("/")
+        for item in items:
+            if item["type"] == "aws:cdk:logicalId":
+                found.paths[item["data"]] = path
+            elif item["type"] == METADATA_TYPE:
+                found.recorded.update((rule, path) for rule in item["data"]["rules"])
+            elif item["type"] == ACKNOWLEDGED_RULES:
+                found.guard.update(
+                    (rule.removeprefix(prefix), path)
+                    for rule in item["data"]
                     if rule.startswith(prefix)
                 )
-    return recorded, guard
-
-
-def resource_paths(stack: cdk.Stack) -> dict[str, str]:
-    """Logical ID -> construct path of every CloudFormation element of ``stack``."""
-    return {
-        stack.resolve(c.logical_id): c.node.path
-        for c in stack.node.find_all()
-        if isinstance(c, cdk.CfnElement) and cdk.Stack.of(c) is stack
-    }
+    return found
 
 
 # --- cfn-lint, checkov and cfn-guard, in worker processes ------------------------------------------------

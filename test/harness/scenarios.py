@@ -48,9 +48,10 @@ def team_key(stack: cdk.Stack, id: str) -> kms.Key:
     return key
 
 
-def new_stack(*, audit: bool = False, app: cdk.App | None = None) -> cdk.Stack:
-    """A stack with the fixed test account and region, in an App that runs cdk-nag."""
-    app = app or compliance.compliance_app(audit=audit)
+def new_stack(*, audit: bool = False, app: cdk.App | None = None, nag: bool = True) -> cdk.Stack:
+    """A stack with the fixed test account and region, in an App that runs cdk-nag (unless
+    ``nag`` is False)."""
+    app = app or compliance.compliance_app(audit=audit, nag=nag)
     return cdk.Stack(app, STACK_NAME, env=compliance.ENV)
 
 
@@ -117,7 +118,7 @@ def snapshot_test(construct: str) -> Callable[..., None]:
     return test_template
 
 
-def build(name: str, *, audit: bool) -> Built:
-    stack = new_stack(audit=audit)
+def build(name: str, *, audit: bool, nag: bool = True) -> Built:
+    stack = new_stack(audit=audit, nag=nag)
     value = SCENARIOS[name](stack)
     return Built(name, stack, value, compliance.synthesize(stack))
