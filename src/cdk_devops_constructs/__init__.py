@@ -4,7 +4,9 @@
 - :class:`FeatureFlaggedDeploy`: typed feature flags rolled out by AWS AppConfig, environment by
   environment, and rolled back by the services' alarms.
 - :class:`GatedPipeline`: a CodePipeline (V2) that builds, tests and ships an image to
-  ObservedServices through gated stages that roll themselves back, with DORA metrics.
+  services through gated stages that roll themselves back, with DORA metrics.
+- :class:`IObservedService`: the service contract the pipeline and the flags construct use;
+  any construct that honours it works with both.
 """
 
 from .feature_flagged_deploy import Attribute, FeatureFlaggedDeploy, Flag, Rollout, Variant
@@ -18,20 +20,24 @@ from .gated_pipeline import (
     PipelineTest,
 )
 from .observed_service import Deployment, ObservedService
+from .service_contract import DeployTarget, IObservedService, SidecarHost
 
 __all__ = [
     "Attribute",
     "CloudFormationTarget",
     "DeployStage",
+    "DeployTarget",
     "DeployedStage",
     "Deployment",
     "FeatureFlaggedDeploy",
     "Flag",
     "Gate",
     "GatedPipeline",
+    "IObservedService",
     "ObservedService",
     "PipelineSource",
     "PipelineTest",
     "Rollout",
+    "SidecarHost",
     "Variant",
 ]

@@ -296,10 +296,11 @@ PROP_RULES = [
         {"services": {"qa": []}},
         "services keys must be environments ('staging', 'production'), got 'qa'",
     ),
-    ({"services": {"staging": "svc"}}, "services['staging'] must be a list of ObservedService"),
+    ({"services": {"staging": "svc"}}, "services['staging'] must be a list of services"),
     (
         {"services": {"staging": ["svc"]}},
-        "services['staging'] must hold ObservedService, got 'svc'",
+        "services['staging'] must hold services (ObservedService, ExpressService or another "
+        "IObservedService), got 'svc'",
     ),
     (
         {"rollback_alarms": {"qa": []}},

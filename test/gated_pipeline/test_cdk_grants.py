@@ -213,14 +213,14 @@ def _cdk_twin(name: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
             report_group.grant_write(project)
         return project, report_group
 
-    def grant_image_pulls(self: Any) -> None:
-        for stage in self._stages_spec:
-            for service in stage.services:
-                self.repository.grant_pull(service.task_definition.obtain_execution_role())
+    def bind_services(self: Any) -> dict[str, str]:
+        # CDK's grant: the repository's pull actions in each execution role's own policy.
+        services = {s.node.path: s for stage in self._stages_spec for s in stage.services}
+        return {path: s.bind_to_pipeline(self.repository) for path, s in services.items()}
 
     monkeypatch.setattr(pipeline_module, "image_build_project", image_build)
     monkeypatch.setattr(pipeline_module, "project_for_test", tested_project)
-    monkeypatch.setattr(pipeline_module.GatedPipeline, "_grant_image_pulls", grant_image_pulls)
+    monkeypatch.setattr(pipeline_module.GatedPipeline, "_bind_services", bind_services)
     app = cdk.App()
     stack = new_stack(app=app)
     SCENARIOS[name](stack)

@@ -292,8 +292,10 @@ def test_gate_refers_to_a_service_without_health_alarm(
     raises(
         stack,
         services,
-        "stages[0].gates (Gate.bake of Prod) refers to TestStack/Legacy, which is not an "
-        "ObservedService; gates watch ObservedService.health_alarm (or pass alarms= explicitly)",
+        "stages[0].gates (Gate.bake of Prod): services[0] must be a service (ObservedService, "
+        "ExpressService or another IObservedService) whose health_alarm the gate watches, got "
+        "namespace(node=namespace(path='TestStack/Legacy'), health_alarm=None) (pass other "
+        "alarms with alarms=)",
         stages=[
             DeployStage(
                 name="Prod",
@@ -584,7 +586,11 @@ def test_gates_and_services_must_be_lists_of_the_right_things(
     bake = Gate.bake(cdk.Duration.minutes(5))
     cases: list[tuple[dict[str, Any], str]] = [
         ({"services": [services[0]], "gates": bake}, "stages[0].gates must be a list, got "),
-        ({"services": ["Svc0"]}, "stages[0].services[0] must be an ObservedService, got 'Svc0'"),
+        (
+            {"services": ["Svc0"]},
+            "stages[0].services[0] must be a service (ObservedService, ExpressService or another "
+            "IObservedService), got 'Svc0'",
+        ),
     ]
     for stage, message in cases:
         raises(stack, services, message, stages=[DeployStage(name="Staging", **stage)])

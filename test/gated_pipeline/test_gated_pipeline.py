@@ -277,11 +277,13 @@ def test_each_stage_bakes_on_its_own_health_alarm_and_rolls_back_on_alarm(built:
 def test_the_release_records_the_deployed_image_where_the_service_reads_it(built: Built) -> None:
     """Later stack updates register task definition revisions with the image the pipeline
     deployed, not the image in the CDK code: the service reads a secret the release writes."""
+    names = []
     for name in ("Staging", "Production"):
         service = gated(built).stages[name].services[0]
         secret_id = logical_id(built, service.node.find_child("DeployedImage"))
         secret = built.template["Resources"][secret_id]["Properties"]
         assert release_variables(built, name)["IMAGE_SECRETS"] == secret["Name"]
+        names.append(secret["Name"])
         task = built.template["Resources"][logical_id(built, service.task_definition)]
         app = task["Properties"]["ContainerDefinitions"][0]
         assert app["Image"] == {
@@ -300,9 +302,8 @@ def test_the_release_records_the_deployed_image_where_the_service_reads_it(built
     ]
     # Secrets Manager suffixes six random characters to the name in the ARN.
     assert sorted(secrets) == sorted(
-        "arn:${Ref:AWS::Partition}:secretsmanager:us-east-1:123456789012:secret:"
-        f"{gated(built).stages[n].services[0]._deployed_by_pipeline()}-??????"
-        for n in ("Staging", "Production")
+        f"arn:${{Ref:AWS::Partition}}:secretsmanager:us-east-1:123456789012:secret:{n}-??????"
+        for n in names
     )
 
 
@@ -570,7 +571,7 @@ def test_deploy_roles_may_update_only_their_own_services(built: Built) -> None:
         update = statement_for(statements, "ecs:UpdateService")
         (service,) = stage.services
         # By the service's literal name: no export ties the service's stack to this one.
-        target = service._ecs_target
+        target = service.deploy_target
         assert as_text(update["Resource"]) == (
             "arn:${Ref:AWS::Partition}:ecs:us-east-1:123456789012:service/"
             f"{target.cluster_name}/{target.service_name}"

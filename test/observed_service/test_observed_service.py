@@ -12,8 +12,8 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk.assertions import Match, Template
 
 from cdk_devops_constructs import Deployment, ObservedService
-from cdk_devops_constructs.observed_service.tracing import ADOT_COLLECTOR_IMAGE, X_RAY_ACTIONS
-from cdk_devops_constructs.observed_service.writable_paths import PERMISSIONS_IMAGE
+from cdk_devops_constructs._service.tracing import ADOT_COLLECTOR_IMAGE, X_RAY_ACTIONS
+from cdk_devops_constructs._service.writable_paths import PERMISSIONS_IMAGE
 
 from .scenarios import image
 from conftest import template_of

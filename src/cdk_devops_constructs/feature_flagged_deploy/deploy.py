@@ -20,7 +20,7 @@ from .. import _validation as check
 from .._alarms import AlarmFactory
 from .._compliance import acknowledge
 from .._notifications import allow_to_publish, appconfig_deployment_notices
-from ..observed_service import ObservedService
+from ..service_contract import IObservedService, is_observed_service
 from .agent import (
     AGENT_CONTAINER_NAME,
     AGENT_IMAGE,
@@ -81,7 +81,7 @@ class FeatureFlaggedDeploy(Construct):
         *,
         flags: Sequence[Flag],
         environments: Sequence[str] = ("staging", "production"),
-        services: Mapping[str, Sequence[ObservedService]] | None = None,
+        services: Mapping[str, Sequence[IObservedService]] | None = None,
         rollout: Rollout | None = None,
         rollback_alarms: Mapping[str, Sequence[cloudwatch.IAlarm]] | None = None,
         notification_topic: sns.ITopic | None = None,
@@ -99,7 +99,8 @@ class FeatureFlaggedDeploy(Construct):
             the second only after the first completed its bake time without an alarm.
             Letters, digits, ``.``, ``_``, ``-``; 1-64 characters. The name is the
             environment's identity: renaming one replaces it. Default: staging, production.
-        :param services: environment -> the ObservedServices that read it (in this stack).
+        :param services: environment -> the services that read it (in this stack):
+            ``ObservedService``, ``ExpressService`` or any ``IObservedService``.
             Each gets the AppConfig Agent sidecar, the ``APPCONFIG_*`` and
             ``FEATURE_FLAGS_URL`` variables and read access to that environment's flags; the
             environment's deployments start after those services are updated, are rolled back
@@ -284,7 +285,7 @@ class FeatureFlaggedDeploy(Construct):
             if previous is not None:
                 deployment.node.add_dependency(previous)
             for service in attached[name]:
-                deployment.node.add_dependency(service.service)
+                deployment.node.add_dependency(service.sidecar_host.rollout)
             if name in self.notifications:
                 deployment.node.add_dependency(self.notifications[name])
             if readiness is not None and monitored[name]:
@@ -320,7 +321,7 @@ class FeatureFlaggedDeploy(Construct):
 
     def _attach(
         self,
-        service: ObservedService,
+        service: IObservedService,
         *,
         environment: appconfig.Environment,
         location: FlagsLocation,
@@ -329,18 +330,19 @@ class FeatureFlaggedDeploy(Construct):
         health_check: Sequence[str],
     ) -> None:
         key = Names.unique_id(service)
+        host = service.sidecar_host
         agent = add_agent(
             _child(self, "Agents"),
             key,
-            task_definition=service.task_definition,
-            log_group=service.log_group,
+            task_definition=host.task_definition,
+            log_group=host.log_group,
             location=location,
             region=Stack.of(self).region,
             image=image,
             poll_interval=poll_interval,
             health_check=health_check,
         )
-        service.container.add_container_dependencies(
+        host.app_container.add_container_dependencies(
             ecs.ContainerDependency(
                 container=agent,
                 condition=ecs.ContainerDependencyCondition.HEALTHY
@@ -349,11 +351,11 @@ class FeatureFlaggedDeploy(Construct):
             )
         )
         for variable, value in application_environment(location).items():
-            service.container.add_environment(variable, value)
+            host.app_container.add_environment(variable, value)
         # The agent's settings and the flags' address are plain, non-secret variables.
-        acknowledge(service.task_definition, "task-definition-environment")
+        acknowledge(host.task_definition, "task-definition-environment")
         # The agent runs as its image's user (see agent.py).
-        acknowledge(service.task_definition, "task-definition-users")
+        acknowledge(host.task_definition, "task-definition-users")
         # A managed policy of its own: the task role's default policy belongs to the service.
         # The service does not wait for it (the environment waits for the service's alarms,
         # so the other order would be a cycle); until it exists the agent's first requests
@@ -362,7 +364,7 @@ class FeatureFlaggedDeploy(Construct):
             _child(self, "ReadAccess"),
             key,
             description=f"Read the feature flags of {location.prefetch}",
-            roles=[service.task_definition.task_role],
+            roles=[host.task_definition.task_role],
             statements=[
                 iam.PolicyStatement(
                     sid="ReadFeatureFlags",
@@ -447,21 +449,25 @@ class FeatureFlaggedDeploy(Construct):
 
     def _services(
         self,
-        services: Mapping[str, Sequence[ObservedService]] | None,
+        services: Mapping[str, Sequence[IObservedService]] | None,
         environments: Sequence[str],
-    ) -> dict[str, list[ObservedService]]:
-        attached: dict[str, list[ObservedService]] = {name: [] for name in environments}
+    ) -> dict[str, list[IObservedService]]:
+        attached: dict[str, list[IObservedService]] = {name: [] for name in environments}
         seen: dict[int, str] = {}
         for name, group in (services or {}).items():
             _known(self, "services", name, environments)
-            if isinstance(group, (str, ObservedService)) or not isinstance(group, Sequence):
-                check.fail(
-                    self, f"services[{name!r}] must be a list of ObservedService, got {group!r}"
-                )
+            if (
+                isinstance(group, str)
+                or is_observed_service(group)
+                or not isinstance(group, Sequence)
+            ):
+                check.fail(self, f"services[{name!r}] must be a list of services, got {group!r}")
             for service in group:
-                if not isinstance(service, ObservedService):
+                if not is_observed_service(service):
                     check.fail(
-                        self, f"services[{name!r}] must hold ObservedService, got {service!r}"
+                        self,
+                        f"services[{name!r}] must hold services (ObservedService, "
+                        f"ExpressService or another IObservedService), got {service!r}",
                     )
                 if id(service) in seen:
                     check.fail(
@@ -476,14 +482,15 @@ class FeatureFlaggedDeploy(Construct):
                         f"stack ({Stack.of(self).node.path}): its task definition gains a "
                         "sidecar here and its alarms roll back this environment",
                     )
-                if service.task_definition.find_container(AGENT_CONTAINER_NAME) is not None:
+                host = service.sidecar_host
+                if host.task_definition.find_container(AGENT_CONTAINER_NAME) is not None:
                     check.fail(
                         self,
                         f"services[{name!r}]: {service.node.path} already runs an AppConfig "
                         "agent (another FeatureFlaggedDeploy attached it); a service reads the "
                         "flags of one FeatureFlaggedDeploy",
                     )
-                if service.container.container_port == AGENT_PORT:
+                if host.app_container.container_port == AGENT_PORT:
                     check.fail(
                         self,
                         f"services[{name!r}]: {service.node.path} listens on {AGENT_PORT}, the "
@@ -496,7 +503,7 @@ class FeatureFlaggedDeploy(Construct):
     def _rollback_alarms(
         self,
         rollback_alarms: Mapping[str, Sequence[cloudwatch.IAlarm]] | None,
-        attached: Mapping[str, Sequence[ObservedService]],
+        attached: Mapping[str, Sequence[IObservedService]],
         environments: Sequence[str],
     ) -> dict[str, list[cloudwatch.IAlarm]]:
         alarms: dict[str, list[cloudwatch.IAlarm]] = {}

@@ -35,7 +35,7 @@ from constructs import IConstruct
 from .. import _validation as check
 
 if TYPE_CHECKING:
-    from ..observed_service import ObservedService
+    from ..service_contract import IObservedService
 
 # (rule name, provider, configuration) of one stage-condition rule.
 RuleSpec = tuple[str, str, dict[str, str]]
@@ -82,7 +82,7 @@ class Gate:
     @staticmethod
     def healthy_before_entry(
         *,
-        services: Sequence[ObservedService] | None = None,
+        services: Sequence[IObservedService] | None = None,
         alarms: Sequence[cloudwatch.IAlarm] = (),
         wait: Duration | None = None,
     ) -> AlarmGate:
@@ -105,7 +105,7 @@ class Gate:
     def bake(
         duration: Duration,
         *,
-        services: Sequence[ObservedService] | None = None,
+        services: Sequence[IObservedService] | None = None,
         alarms: Sequence[cloudwatch.IAlarm] = (),
     ) -> BakeGate:
         """After the stage deploys, watch alarms for ``duration``; roll the stage back if one
@@ -177,7 +177,7 @@ class ManualApprovalGate(Gate):
 class AlarmGate(Gate):
     """Alarms that must not be in ALARM when the stage is entered; ``Gate.healthy_before_entry``."""
 
-    services: tuple[ObservedService, ...] | None
+    services: tuple[IObservedService, ...] | None
     alarms: tuple[cloudwatch.IAlarm, ...]
     wait: Duration | None
 
@@ -204,7 +204,7 @@ class BakeGate(Gate):
     """Alarms watched after the stage deploys; made by ``Gate.bake``."""
 
     duration: Duration
-    services: tuple[ObservedService, ...] | None
+    services: tuple[IObservedService, ...] | None
     alarms: tuple[cloudwatch.IAlarm, ...]
 
     def validate(self, scope: IConstruct, prop: str) -> None:

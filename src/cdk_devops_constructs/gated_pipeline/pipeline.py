@@ -43,10 +43,9 @@ from .._notifications import (
     warn_if_unsubscribed,
 )
 from .._policies import add_statement
+from .._service.dashboard import dashboard_url
 from .._shared import SharedInfrastructure
-from .._targets import alarm_arn, role_arn
-from ..observed_service import ObservedService
-from ..observed_service.dashboard import dashboard_url
+from ..service_contract import IObservedService, alarm_arn, is_observed_service, role_arn
 from . import dora
 from . import events as pipeline_events
 from .build import (
@@ -421,9 +420,10 @@ class GatedPipeline(Construct):
             self._start_on_source_events(source)
 
         # --- Deploy stages -----------------------------------------------------------------
+        self._image_secrets = self._bind_services()
         self.stages: dict[str, DeployedStage] = {}
         stages_scope = Construct(self, "Stages")
-        previous: Sequence[ObservedService] = ()
+        previous: Sequence[IObservedService] = ()
         for index, spec in enumerate(stages):
             self.stages[spec.name] = self._deploy_stage(
                 Construct(stages_scope, spec.name), index, spec, previous
@@ -449,7 +449,6 @@ class GatedPipeline(Construct):
             pipeline_name=self.pipeline.pipeline_name,
             log_group=self.delivery_log_group,
         )
-        self._grant_image_pulls()
         self._artifacts.apply()
         self._attach_policies()
 
@@ -558,8 +557,9 @@ class GatedPipeline(Construct):
                     "rollback_on_failure=False turns off; keep one or the other",
                 )
             for service in stage.services:
-                architectures.setdefault(service._ecs_target.cpu_architecture, service.node.path)
-                baking = service.deployment.bake_minutes()
+                target = service.deploy_target
+                architectures.setdefault(target.cpu_architecture, service.node.path)
+                baking = target.bake_minutes
                 if baking is not None and baking > MAX_DEPLOYMENT_BAKE_MINUTES:
                     check.fail(
                         self,
@@ -764,14 +764,14 @@ class GatedPipeline(Construct):
         names: list[str] = []
         for stage in self._stages_spec:
             for service in stage.services:
-                name = service._ecs_target.container_name
+                name = service.deploy_target.container_name
                 if name not in names:
                     names.append(name)
         return names or ["app"]
 
     def _architecture(self) -> str:
         """The CPU architecture of every deployed service (X86_64 without services)."""
-        found = {s._ecs_target.cpu_architecture for st in self._stages_spec for s in st.services}
+        found = {s.deploy_target.cpu_architecture for st in self._stages_spec for s in st.services}
         return found.pop() if found else "X86_64"
 
     # --- Deploy stages --------------------------------------------------------------------------
@@ -781,7 +781,7 @@ class GatedPipeline(Construct):
         scope: Construct,
         index: int,
         spec: DeployStage,
-        previous: Sequence[ObservedService],
+        previous: Sequence[IObservedService],
     ) -> DeployedStage:
         run_order = 1
         stage_actions: list[codepipeline.IAction] = []
@@ -862,7 +862,7 @@ class GatedPipeline(Construct):
     ) -> list[codepipeline.IAction]:
         """One ECS standard deploy action per service, in parallel. Services are named, never
         referenced, so the pipeline stack imports nothing from theirs (``_targets``)."""
-        targets = [service._ecs_target for service in spec.services]
+        targets = [service.deploy_target for service in spec.services]
         role = self._action_role("DeployRole", f"Deploys the image to {spec.name}", scope)
         role.acknowledge("ecs-deploy-role-policy")
         self._artifacts.grant(role, write=False)
@@ -892,17 +892,11 @@ class GatedPipeline(Construct):
         for service, target in zip(spec.services, targets, strict=True):
             name = _action_name(f"Deploy-{service.service_name}", names)
             names.append(name)
-            cluster = ecs.Cluster.from_cluster_attributes(
-                scope,
-                f"{name}Cluster",
-                cluster_name=target.cluster_name,
-                vpc=service.service.cluster.vpc,
-            )
             deploy_actions.append(
                 actions.EcsDeployAction(
                     action_name=name,
-                    service=ecs.FargateService.from_fargate_service_attributes(
-                        scope, f"{name}Service", cluster=cluster, service_name=target.service_name
+                    service=ecs.FargateService.from_service_arn_with_cluster(
+                        scope, f"{name}Service", target.service_arn(self)
                     ),
                     image_file=self._build_output.at_path(IMAGE_DEFINITIONS),
                     role=role.immutable,
@@ -919,7 +913,7 @@ class GatedPipeline(Construct):
         """After the deploy actions: bake (watch the alarms of ``Gate.bake``), then record the
         deployed image in each service's secret (``observed_service/deployed_image``)."""
         assert self.release_project is not None
-        secrets = [service._deployed_by_pipeline() for service in spec.services]
+        secrets = [self._image_secrets[service.node.path] for service in spec.services]
         self._release_role.allow(PUT_SECRET, [self._secret_arn(name) for name in secrets])
         baking = spec.gate(BakeGate)
         watched: list[tuple[str, str]] = []
@@ -1031,7 +1025,7 @@ class GatedPipeline(Construct):
         ]
 
     def _entry_rules(
-        self, spec: DeployStage, index: int, previous: Sequence[ObservedService]
+        self, spec: DeployStage, index: int, previous: Sequence[IObservedService]
     ) -> list[RuleSpec]:
         """The rules of a stage's entry condition: the deployment window first, then one per
         alarm of ``Gate.healthy_before_entry``. Validation and building both call this."""
@@ -1061,7 +1055,7 @@ class GatedPipeline(Construct):
     def _watched(
         self,
         prop: str,
-        services: Sequence[ObservedService],
+        services: Sequence[IObservedService],
         alarms: Sequence[cloudwatch.IAlarm],
         *,
         default: str | None,
@@ -1071,13 +1065,13 @@ class GatedPipeline(Construct):
         CloudWatchAlarm rule nor the release action's DescribeAlarms call documents reading
         them (DescribeAlarms returns composite alarms only when asked for them)."""
         watched: list[tuple[str, str]] = []
-        for service in services:
-            if not isinstance(service, ObservedService):
-                path = getattr(getattr(service, "node", None), "path", repr(service))
+        for index, service in enumerate(services):
+            if not is_observed_service(service):
                 check.fail(
                     self,
-                    f"{prop} refers to {path}, which is not an ObservedService; gates watch "
-                    "ObservedService.health_alarm (or pass alarms= explicitly)",
+                    f"{prop}: services[{index}] must be a service (ObservedService, "
+                    f"ExpressService or another IObservedService) whose health_alarm the gate "
+                    f"watches, got {service!r} (pass other alarms with alarms=)",
                 )
             name = service.health_alarm_name
             watched.append((name, alarm_arn(self, name)))
@@ -1098,37 +1092,30 @@ class GatedPipeline(Construct):
             )
         return watched
 
-    def _grant_image_pulls(self) -> None:
-        """Each deployed service's execution role may pull the pipeline's images.
+    def _bind_services(self) -> dict[str, str]:
+        """Tell every deployed service that this pipeline deploys it from now on; return the
+        name of each one's deployed-image secret, by construct path.
 
-        The pulls are granted by the repository policy, naming the roles by ARN (built from
-        their literal names: nothing is imported from the services' stacks), and the execution
-        roles only get ecr:GetAuthorizationToken, which names nothing of this stack."""
+        The pipeline's repository lets the services' execution roles pull, naming the roles by
+        ARN (built from their literal names: nothing is imported from the services' stacks),
+        so the roles need only ecr:GetAuthorizationToken, which names nothing of this stack. An
+        imported repository's policy cannot be changed here: the roles then grant themselves
+        the pulls."""
         services = _unique_by_path([s for stage in self._stages_spec for s in stage.services])
         if not services:
-            return
+            return {}
         added = self.repository.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="DeployedServicesPullImages",
                 principals=[
-                    iam.ArnPrincipal(role_arn(self, s._ecs_target.execution_role_name))
+                    iam.ArnPrincipal(role_arn(self, s.deploy_target.execution_role_name))
                     for s in services
                 ],
                 actions=list(ECR_PULL),
             )
         )
-        for service in services:
-            role = service.task_definition.obtain_execution_role()
-            if added.statement_added:
-                # ecr:GetAuthorizationToken has no resource type: "*" is the only valid value.
-                role.add_to_principal_policy(
-                    iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"])
-                )
-            else:  # an imported repository: its policy cannot be changed here
-                self.repository.grant_pull(role)
-            policy = role.node.try_find_child("DefaultPolicy")
-            if policy is not None:
-                acknowledge(policy, "ecs-execution-role-image-pull")
+        grant_pull_on = None if added.statement_added else self.repository
+        return {s.node.path: s.bind_to_pipeline(grant_pull_on) for s in services}
 
     def _attach_policies(self) -> None:
         """One managed policy per role, created once every permission is known; the pipeline
@@ -1173,8 +1160,8 @@ def _rule(name: str, provider: str, configuration: dict[str, str]) -> codepipeli
     return codepipeline.Rule(name=name, provider=provider, version="1", configuration=configuration)
 
 
-def _unique_by_path(services: list[ObservedService]) -> list[ObservedService]:
-    seen: dict[str, ObservedService] = {}
+def _unique_by_path(services: list[IObservedService]) -> list[IObservedService]:
+    seen: dict[str, IObservedService] = {}
     for service in services:
         seen.setdefault(service.node.path, service)
     return list(seen.values())

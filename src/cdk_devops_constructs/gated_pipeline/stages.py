@@ -14,7 +14,7 @@ from aws_cdk import aws_sns as sns
 from constructs import IConstruct
 
 from .. import _validation as check
-from ..observed_service import ObservedService
+from ..service_contract import IObservedService, is_observed_service
 from .gates import AlarmGate, BakeGate, DeploymentWindowGate, Gate, ManualApprovalGate
 
 # CodePipeline stage and action names: [A-Za-z0-9.@_-], at most 100 characters. Rule names are
@@ -131,8 +131,9 @@ class DeployStage:
 
     :param name: the stage name, unique in the pipeline, not ``Source`` or ``Build``
         (``NAME_RULE``).
-    :param services: ObservedServices that get the new image (one ECS deploy action each, in
-        parallel). Default: none (a CloudFormation-only stage).
+    :param services: services that get the new image (one ECS deploy action each, in
+        parallel): ``ObservedService``, ``ExpressService`` or any ``IObservedService``.
+        Default: none (a CloudFormation-only stage).
     :param gates: ``Gate.manual_approval``, ``Gate.healthy_before_entry``, ``Gate.bake`` and
         ``Gate.deployment_window``, at most one of each. Default: none.
     :param cloudformation: a stack changed before the services are deployed. Default: none.
@@ -142,7 +143,7 @@ class DeployStage:
     """
 
     name: str
-    services: Sequence[ObservedService] = ()
+    services: Sequence[IObservedService] = ()
     gates: Sequence[Gate] = ()
     cloudformation: CloudFormationTarget | None = None
     rollback_on_failure: bool = True
@@ -168,9 +169,11 @@ class DeployStage:
             )
         seen: set[str] = set()
         for index, service in enumerate(self.services):
-            if not isinstance(service, ObservedService):
+            if not is_observed_service(service):
                 check.fail(
-                    scope, f"{prop}.services[{index}] must be an ObservedService, got {service!r}"
+                    scope,
+                    f"{prop}.services[{index}] must be a service (ObservedService, "
+                    f"ExpressService or another IObservedService), got {service!r}",
                 )
             path = service.node.path
             if path in seen:
@@ -212,7 +215,7 @@ class DeployedStage:
     """
 
     stage: codepipeline.IStage
-    services: tuple[ObservedService, ...]
+    services: tuple[IObservedService, ...]
     approval_topic: sns.ITopic | None
     entry_rules: tuple[codepipeline.Rule, ...]
     release_action: codepipeline.IAction | None

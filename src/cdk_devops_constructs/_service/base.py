@@ -1,0 +1,255 @@
+"""What every service kind of the library builds the same way, and how it honours the service
+contract (``service_contract``).
+
+A service kind (``ObservedService`` on Fargate behind its own load balancer, ``ExpressService``
+on ECS Express Mode) subclasses ``ServiceBase``, validates its props, and calls these steps in
+its constructor: keys and logs, the alarm topic, the task, then its own compute and load
+balancing, then ``_observe`` for the alarms, the health signal, the dashboard and the outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import CfnOutput, Duration, Names, Stack, Token
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from constructs import Construct, IConstruct
+
+from .. import _validation as check
+from .._compliance import acknowledge
+from .._encryption import allow_log_groups, customer_managed_key
+from .._logs import encrypted_log_group
+from .._notifications import (
+    allow_to_publish,
+    cloudwatch_alarms,
+    encrypted_topic,
+    subscribe_emails,
+    warn_if_unsubscribed,
+)
+from ..service_contract import DeployTarget, SidecarHost
+from .alarms import AlarmThresholds, ServiceAlarms, build_alarms, threshold_label
+from .dashboard import build_dashboard, dashboard_url
+from .deployed_image import pin_deployed_image
+from .metrics import ServiceMetrics
+from .task import APP_CONTAINER_NAME, AppTask
+
+
+class ServiceBase(Construct):
+    """The parts every service kind shares; see ``ObservedService`` for the attributes."""
+
+    # Set by the steps below, in this order.
+    service_name: str
+    encryption_key: kms.IKey
+    log_group: logs.LogGroup
+    alarm_topic: sns.ITopic
+    task_definition: ecs.FargateTaskDefinition
+    container: ecs.ContainerDefinition
+    metrics: ServiceMetrics
+    alarms: dict[str, cloudwatch.Alarm]
+    critical_alarms: list[cloudwatch.IAlarm]
+    health_alarm: cloudwatch.Alarm
+    health_alarm_name: str
+    dashboard: cloudwatch.Dashboard
+    url: str
+
+    def __init__(self, scope: Construct, id: str) -> None:
+        super().__init__(scope, id)
+        self._image_secret: str | None = None
+
+    # --- Steps -----------------------------------------------------------------------------
+
+    def _require_region(self) -> None:
+        if Token.is_unresolved(Stack.of(self).region):
+            check.fail(
+                self,
+                "the stack must have an explicit region (Stack(..., env=Environment(region=...))):"
+                " load balancer access logs are delivered by a region-specific principal",
+            )
+
+    def _keys_and_logs(
+        self, encryption_key: kms.IKey | None, log_retention: logs.RetentionDays
+    ) -> None:
+        """The key of the logs and the alarm topic, and the service's log group ``Logs``."""
+        self.encryption_key = encryption_key or customer_managed_key(
+            self, "Key", description=f"Logs and alarm notifications of {self.node.path}"
+        )
+        allow_log_groups(self.encryption_key)
+        self.log_group = encrypted_log_group(
+            self, "Logs", retention=log_retention, key=self.encryption_key
+        )
+
+    def _notifications(self, alarm_topic: sns.ITopic | None, alarm_emails: Sequence[str]) -> None:
+        """The topic the alarms notify: ``alarm_topic``, or a new encrypted ``AlarmTopic``."""
+        if alarm_topic is None:
+            alarm_topic = encrypted_topic(
+                self,
+                "AlarmTopic",
+                key=self.encryption_key,
+                emails=alarm_emails,
+                publishers=[cloudwatch_alarms(self)],
+                display_name=f"Alarms of {self.service_name}",
+            )
+            warn_if_unsubscribed(
+                alarm_topic,
+                self,
+                f"The alarm topic of {self.node.path}",
+                "pass alarm_emails, or subscribe alarm_topic to your paging tool (an HTTPS "
+                "endpoint, Amazon Q Developer in chat applications)",
+            )
+        else:
+            allow_to_publish(alarm_topic, cloudwatch_alarms(self))
+            subscribe_emails(alarm_topic, alarm_emails)
+        self.alarm_topic = alarm_topic
+
+    def _run(self, task: AppTask) -> None:
+        self._task = task
+        self.task_definition = task.task_definition
+        self.container = task.container
+
+    def _observe(
+        self,
+        *,
+        metrics: ServiceMetrics,
+        thresholds: AlarmThresholds,
+        names: dict[str, str],
+    ) -> ServiceAlarms:
+        """The alarms, the health signal, the dashboard and the outputs."""
+        self.metrics = metrics
+        built = build_alarms(
+            self,
+            service_name=self.service_name,
+            metrics=metrics,
+            thresholds=thresholds,
+            topic=self.alarm_topic,
+            names=names,
+        )
+        self.alarms = built.alarms
+        self.critical_alarms = built.critical
+        self.health_alarm = built.health_alarm
+        self.health_alarm_name = built.health_alarm_name
+        return built
+
+    def _dashboard_and_outputs(self, built: ServiceAlarms, url: str) -> None:
+        self.dashboard = build_dashboard(
+            self,
+            "Dashboard",
+            title=f"{self.service_name}: golden signals",
+            metrics=self.metrics,
+            alarms=built.alarms,
+            thresholds={
+                key: (spec.threshold, threshold_label(spec)) for key, spec in built.specs.items()
+            },
+            health_alarm=built.health_alarm,
+            log_group=self.log_group,
+        )
+        self.url = url
+        CfnOutput(self, "Url", value=url, description=f"URL of {self.service_name}")
+        CfnOutput(
+            self,
+            "DashboardUrl",
+            value=dashboard_url(self.dashboard),
+            description=f"CloudWatch dashboard of {self.service_name}",
+        )
+
+    def _acknowledge_task_findings(self) -> None:
+        """Findings that come with what the user asked for (see _compliance.ACKNOWLEDGMENTS)."""
+        roles = (
+            (self.task_definition.task_role, "task-role-default-policy"),
+            (self.task_definition.execution_role, "execution-role-default-policy"),
+        )
+        for role, key in roles:
+            policy = role.node.try_find_child("DefaultPolicy") if role else None
+            if policy is not None:
+                acknowledge(policy, key)
+        if self._task.has_environment:
+            acknowledge(self.task_definition, "task-definition-environment")
+        if self._task.runs_as_root_or_image_user:
+            acknowledge(self.task_definition, "task-definition-users")
+
+    def _pipeline_names(self, cluster_name: str, service_name: str) -> None:
+        """Literal names of what a pipeline deploys to (``deploy_target``)."""
+        self._cluster_name = cluster_name
+        self._ecs_service_name = service_name
+        self._task_role_name = _role_name(self.task_definition.task_role)
+        self._execution_role_name = _role_name(self.task_definition.obtain_execution_role())
+
+    # --- The service contract ----------------------------------------------------------------
+
+    @property
+    def deploy_target(self) -> DeployTarget:
+        """How a pipeline stage deploys a new image to this service (``service_contract``)."""
+        return DeployTarget(
+            cluster_name=self._cluster_name,
+            service_name=self._ecs_service_name,
+            container_name=APP_CONTAINER_NAME,
+            task_role_name=self._task_role_name,
+            execution_role_name=self._execution_role_name,
+            cpu_architecture=self._task.cpu_architecture,
+            bake_minutes=self._bake_minutes(),
+        )
+
+    def bind_to_pipeline(self, grant_pull_on: ecr.IRepository | None) -> str:
+        """A pipeline deploys this service from now on (``service_contract``).
+
+        :param grant_pull_on: a repository whose images the execution role must be allowed to
+            pull by its own policy; None when the repository's policy names the execution role
+            already (the pipeline's own repository).
+        :returns: the name of the secret the pipeline writes the deployed image to.
+        """
+        role = self.task_definition.obtain_execution_role()
+        if grant_pull_on is None:
+            # ecr:GetAuthorizationToken has no resource type: "*" is the only valid value.
+            role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"])
+            )
+        else:
+            grant_pull_on.grant_pull(role)
+        policy = role.node.try_find_child("DefaultPolicy")
+        if policy is not None:
+            acknowledge(policy, "ecs-execution-role-image-pull")
+        if self._image_secret is None:
+            self._image_secret = pin_deployed_image(self, self.task_definition, self.container)
+        return self._image_secret
+
+    @property
+    def sidecar_host(self) -> SidecarHost:
+        """Where containers beside the application go (``service_contract``)."""
+        return SidecarHost(
+            task_definition=self.task_definition,
+            app_container=self.container,
+            log_group=self.log_group,
+            rollout=self._rollout_resource(),
+        )
+
+    def _bake_minutes(self) -> int | None:
+        """Minutes the service's own deployments spend in bake times."""
+        raise NotImplementedError
+
+    def _rollout_resource(self) -> IConstruct:
+        """The resource that starts tasks of a new task definition revision."""
+        raise NotImplementedError
+
+
+def default_log_retention(value: logs.RetentionDays | None) -> logs.RetentionDays:
+    return value or logs.RetentionDays.ONE_YEAR
+
+
+def default_period(value: Duration | None) -> Duration:
+    return value or Duration.minutes(1)
+
+
+def _role_name(role: iam.IRole) -> str:
+    """Give a role of the task definition a literal name, and return it. IAM names are global
+    to the account, so the region is part of the name."""
+    cfn = role.node.default_child
+    assert isinstance(cfn, iam.CfnRole)
+    region = Stack.of(role).region
+    name = f"{region}-{Names.unique_resource_name(role, max_length=63 - len(region))}"
+    cfn.role_name = name
+    return name

@@ -1,0 +1,335 @@
+"""How requests reach an ObservedService: its load balancer (owned or shared), listener rule and
+target groups, and the checks on the props that describe them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aws_cdk import Duration, Fn, Names
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct, IConstruct
+
+from .. import _validation as check
+from .._compliance import acknowledge
+from .._shared import SharedInfrastructure
+
+# Load balancer health check and draining, tuned for fast and safe deployments: a new task takes
+# traffic after 2 passing checks (about 20 s), a failing one leaves after 3 (about 30 s), and a
+# stopping task gets 30 s to finish its requests (the ALB default of 300 s slows every deploy).
+HEALTH_CHECK_INTERVAL = Duration.seconds(10)
+HEALTH_CHECK_TIMEOUT = Duration.seconds(5)
+HEALTHY_THRESHOLD = 2
+UNHEALTHY_THRESHOLD = 3
+DEREGISTRATION_DELAY = Duration.seconds(30)
+MAX_RULE_CONDITION_VALUES = 5
+DEFAULT_LISTENER_PRIORITY = 100
+
+
+@dataclass(frozen=True)
+class Routing:
+    """The load-balancing props of an ObservedService; see it for each value."""
+
+    internet_facing: bool
+    certificate: acm.ICertificate | None
+    load_balancer: elbv2.IApplicationLoadBalancer | None
+    listener: elbv2.IApplicationListener | None
+    listener_priority: int | None
+    host_headers: Sequence[str]
+    path_patterns: Sequence[str]
+    web_acl_arn: str | None
+    health_check_path: str
+
+    @property
+    def shared(self) -> bool:
+        """True when the service adds its rule to a listener it does not own."""
+        return self.listener is not None
+
+    def check(self, scope: Construct) -> None:
+        """Raise ``ValueError`` for props that cannot route requests to the service."""
+        path = self.health_check_path
+        if not check.is_token(path) and (
+            not isinstance(path, str) or not path.startswith("/") or len(path) > 1024
+        ):
+            check.fail(
+                scope,
+                "health_check_path must start with '/' and be at most 1024 characters, "
+                f"got {path!r}",
+            )
+        if (self.load_balancer is None) != (self.listener is None):
+            check.fail(
+                scope,
+                "load_balancer and listener must be passed together to share a load balancer "
+                "(e.g. load_balancer=other.load_balancer, listener=other.listener)",
+            )
+        if self.shared:
+            if self.listener_priority is None:
+                check.fail(scope, "listener_priority is required with a shared listener")
+            if not self.host_headers and not self.path_patterns:
+                check.fail(
+                    scope,
+                    "host_headers or path_patterns is required with a shared listener, so "
+                    "that requests can be routed to this service",
+                )
+            for prop, value in (
+                ("certificate", self.certificate),
+                ("web_acl_arn", self.web_acl_arn),
+            ):
+                if value is not None:
+                    check.fail(
+                        scope,
+                        f"{prop} configures a load balancer this service creates; set it "
+                        "where the shared load balancer is created",
+                    )
+        if self.listener_priority is not None:
+            check.integer(scope, "listener_priority", self.listener_priority)
+            check.in_range(scope, "listener_priority", self.listener_priority, 1, 50000)
+        values = len(self.host_headers) + len(self.path_patterns)
+        if values > MAX_RULE_CONDITION_VALUES:
+            check.fail(
+                scope,
+                f"host_headers and path_patterns may hold at most {MAX_RULE_CONDITION_VALUES} "
+                f"values together (a listener rule's limit), got {values}",
+            )
+        for index, pattern in enumerate(self.path_patterns):
+            if not check.is_token(pattern) and (not pattern.startswith("/") or len(pattern) > 128):
+                check.fail(
+                    scope,
+                    f"path_patterns[{index}] must start with '/' and be at most 128 "
+                    f"characters, got {pattern!r}",
+                )
+        for index, host in enumerate(self.host_headers):
+            if not check.is_token(host) and (not host or len(host) > 128 or " " in host):
+                check.fail(
+                    scope,
+                    f"host_headers[{index}] must be a host name of 1-128 characters, got {host!r}",
+                )
+
+    def build(
+        self,
+        scope: Construct,
+        *,
+        vpc: ec2.IVpc,
+        container_port: int,
+        deletion_protection: bool,
+        two_target_groups: bool,
+    ) -> RoutedService:
+        """The load balancer (``LoadBalancer`` unless shared), the target group(s) and the
+        listener rule ``ListenerRule``, under ``scope``."""
+        load_balancer, listener = self.load_balancer, self.listener
+        priority = self.listener_priority
+        if load_balancer is None or listener is None:
+            load_balancer, listener = _own_load_balancer(
+                scope,
+                vpc,
+                internet_facing=self.internet_facing,
+                certificate=self.certificate,
+                deletion_protection=deletion_protection,
+                web_acl_arn=self.web_acl_arn,
+            )
+            priority = priority or DEFAULT_LISTENER_PRIORITY
+        target_group = _target_group(
+            scope, vpc, "TargetGroup", container_port, self.health_check_path
+        )
+        # Blue/green, canary and linear deployments shift traffic between two target groups by
+        # changing the weights of this rule; rolling deployments use one target group.
+        alternate = (
+            _target_group(
+                scope, vpc, "AlternateTargetGroup", container_port, self.health_check_path
+            )
+            if two_target_groups
+            else None
+        )
+        assert priority is not None  # checked for shared listeners
+        rule = elbv2.ApplicationListenerRule(
+            scope,
+            "ListenerRule",
+            listener=listener,
+            priority=priority,
+            conditions=_conditions(self.host_headers, self.path_patterns),
+            action=_forward(target_group, alternate),
+        )
+        return RoutedService(load_balancer, listener, target_group, alternate, rule)
+
+    def url(self, listener: elbv2.IApplicationListener, dns_name: str) -> str:
+        """The service's URL: the first literal host header, else the load balancer's name."""
+        scheme = "https" if self.certificate is not None or _is_https(listener) else "http"
+        host = next((h for h in self.host_headers if "*" not in h and "?" not in h), dns_name)
+        path = self.path_patterns[0].split("*")[0] if self.path_patterns else "/"
+        return f"{scheme}://{host}{path}"
+
+
+@dataclass(frozen=True)
+class RoutedService:
+    """What ``Routing.build`` made or found."""
+
+    load_balancer: elbv2.IApplicationLoadBalancer
+    listener: elbv2.IApplicationListener
+    target_group: elbv2.ApplicationTargetGroup
+    alternate_target_group: elbv2.ApplicationTargetGroup | None
+    listener_rule: elbv2.ApplicationListenerRule
+
+    @property
+    def target_groups(self) -> list[elbv2.ApplicationTargetGroup]:
+        return [tg for tg in (self.target_group, self.alternate_target_group) if tg is not None]
+
+    @property
+    def load_balancer_full_name(self) -> str:
+        """``app/<name>/<id>``, the LoadBalancer dimension of its metrics."""
+        if isinstance(self.load_balancer, elbv2.ApplicationLoadBalancer):
+            return self.load_balancer.load_balancer_full_name
+        # arn:<partition>:elasticloadbalancing:<region>:<account>:loadbalancer/app/<name>/<id>
+        parts = Fn.split("/", self.load_balancer.load_balancer_arn)
+        return Fn.join("/", [Fn.select(1, parts), Fn.select(2, parts), Fn.select(3, parts)])
+
+
+def _own_load_balancer(
+    scope: Construct,
+    vpc: ec2.IVpc,
+    *,
+    internet_facing: bool,
+    certificate: acm.ICertificate | None,
+    deletion_protection: bool,
+    web_acl_arn: str | None,
+) -> tuple[elbv2.ApplicationLoadBalancer, elbv2.ApplicationListener]:
+    load_balancer = elbv2.ApplicationLoadBalancer(
+        scope,
+        "LoadBalancer",
+        vpc=vpc,
+        internet_facing=internet_facing,
+        drop_invalid_header_fields=True,
+        desync_mitigation_mode=elbv2.DesyncMitigationMode.DEFENSIVE,
+        deletion_protection=deletion_protection,
+    )
+    shared = SharedInfrastructure.of(scope)
+    if internet_facing and shared.owns(vpc):
+        cfn(load_balancer).node.add_dependency(shared.shared_vpc.public_routes)
+    load_balancer.log_access_logs(shared.log_bucket, prefix=f"alb/{Names.unique_id(scope)}")
+    not_found = elbv2.ListenerAction.fixed_response(
+        404, content_type="text/plain", message_body="Not found"
+    )
+    if certificate is None:
+        listener = load_balancer.add_listener(
+            "Listener",
+            port=80,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            open=internet_facing,
+            default_action=not_found,
+        )
+        acknowledge(listener, "http-only-listener")
+        ports = [80]
+    else:
+        listener = load_balancer.add_listener(
+            "Listener",
+            port=443,
+            protocol=elbv2.ApplicationProtocol.HTTPS,
+            certificates=[certificate],
+            ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
+            open=internet_facing,
+            default_action=not_found,
+        )
+        redirect = load_balancer.add_listener(
+            "RedirectListener",
+            port=80,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            open=internet_facing,
+            default_action=elbv2.ListenerAction.redirect(
+                protocol="HTTPS", port="443", permanent=True
+            ),
+        )
+        acknowledge(redirect, "https-redirect-listener")
+        ports = [80, 443]
+    if internet_facing:
+        acknowledge(
+            load_balancer.connections.security_groups[0],
+            "public-http-load-balancer-security-group"
+            if certificate is None
+            else "public-https-load-balancer-security-group",
+        )
+    else:
+        for port in ports:
+            load_balancer.connections.allow_from(
+                ec2.Peer.ipv4(_cidr(vpc)), ec2.Port.tcp(port), "Clients inside the VPC"
+            )
+    if web_acl_arn is not None:
+        wafv2.CfnWebACLAssociation(
+            scope,
+            "WebAclAssociation",
+            resource_arn=load_balancer.load_balancer_arn,
+            web_acl_arn=web_acl_arn,
+        )
+    else:
+        acknowledge(load_balancer, "load-balancer-without-waf")
+    if not deletion_protection:
+        acknowledge(load_balancer, "load-balancer-without-deletion-protection")
+    return load_balancer, listener
+
+
+def _target_group(
+    scope: Construct, vpc: ec2.IVpc, id: str, port: int, health_check_path: str
+) -> elbv2.ApplicationTargetGroup:
+    return elbv2.ApplicationTargetGroup(
+        scope,
+        id,
+        vpc=vpc,
+        port=port,
+        protocol=elbv2.ApplicationProtocol.HTTP,
+        target_type=elbv2.TargetType.IP,
+        deregistration_delay=DEREGISTRATION_DELAY,
+        health_check=elbv2.HealthCheck(
+            path=health_check_path,
+            interval=HEALTH_CHECK_INTERVAL,
+            timeout=HEALTH_CHECK_TIMEOUT,
+            healthy_threshold_count=HEALTHY_THRESHOLD,
+            unhealthy_threshold_count=UNHEALTHY_THRESHOLD,
+            healthy_http_codes="200-399",
+        ),
+    )
+
+
+def _forward(
+    target_group: elbv2.ApplicationTargetGroup, alternate: elbv2.ApplicationTargetGroup | None
+) -> elbv2.ListenerAction:
+    if alternate is None:
+        return elbv2.ListenerAction.forward([target_group])
+    return elbv2.ListenerAction.weighted_forward(
+        [
+            elbv2.WeightedTargetGroup(target_group=target_group, weight=100),
+            elbv2.WeightedTargetGroup(target_group=alternate, weight=0),
+        ]
+    )
+
+
+def _conditions(
+    host_headers: Sequence[str], path_patterns: Sequence[str]
+) -> list[elbv2.ListenerCondition]:
+    conditions = []
+    if host_headers:
+        conditions.append(elbv2.ListenerCondition.host_headers(list(host_headers)))
+    if path_patterns or not host_headers:
+        conditions.append(elbv2.ListenerCondition.path_patterns(list(path_patterns) or ["/*"]))
+    return conditions
+
+
+def _cidr(vpc: ec2.IVpc) -> str:
+    """The VPC's CIDR, as a literal when the template states it (tools can then read it)."""
+    cfn_vpc = vpc.node.default_child
+    if isinstance(cfn_vpc, ec2.CfnVPC) and isinstance(cfn_vpc.cidr_block, str):
+        return cfn_vpc.cidr_block
+    return vpc.vpc_cidr_block
+
+
+def _is_https(listener: elbv2.IApplicationListener) -> bool:
+    child = listener.node.default_child
+    return isinstance(child, elbv2.CfnListener) and child.protocol == "HTTPS"
+
+
+def cfn(construct: Construct) -> IConstruct:
+    """The CloudFormation resource of an L2 (a dependency on the L2 would make every one of
+    its resources wait)."""
+    child = construct.node.default_child
+    assert child is not None
+    return child
