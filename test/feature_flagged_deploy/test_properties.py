@@ -8,7 +8,8 @@ import re
 from typing import Any
 
 import jsonschema
-from hypothesis import event, given, settings
+import pytest
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from cdk_devops_constructs import Attribute, FeatureFlaggedDeploy, Flag, Variant
@@ -16,6 +17,7 @@ from cdk_devops_constructs.feature_flagged_deploy.flags import render_document
 
 from feature_flagged_deploy.appconfig_schema import OFFICIAL_FEATURE_FLAGS_SCHEMA
 from harness import compliance, scenarios
+from harness.generated import count, examples
 
 OFFICIAL = jsonschema.Draft7Validator(OFFICIAL_FEATURE_FLAGS_SCHEMA)
 # Every message names where the problem is: the flag list, one flag, or the whole document.
@@ -153,7 +155,8 @@ def render(flag_list: list[Flag]) -> dict[str, Any] | str:
         return str(error)
 
 
-@settings(max_examples=300)
+@pytest.mark.generated
+@examples(300, sample=20)
 @given(st.one_of(flag_sets(valid=True), flag_sets(valid=False)))
 def test_flags_render_a_valid_document_or_raise_a_clear_error(flag_list: list[Flag]) -> None:
     document = render(flag_list)
@@ -165,18 +168,20 @@ def test_flags_render_a_valid_document_or_raise_a_clear_error(flag_list: list[Fl
     assert messages(OFFICIAL, document) == []
 
 
-@settings(max_examples=100)
+@pytest.mark.generated
+@examples(100, sample=10)
 @given(flag_sets(valid=True))
 def test_valid_flag_sets_always_render(flag_list: list[Flag]) -> None:
     document = render_document(flag_list)
     assert sorted(document["values"]) == sorted(f.key for f in flag_list)
 
 
+@pytest.mark.generated
 def test_generated_flag_sets_synthesize_compliant_templates() -> None:
-    """Six generated flag sets, each in its own stack, linted as one batch."""
+    """Generated flag sets, each in its own stack, linted as one batch."""
     stacks = []
 
-    @settings(max_examples=6)
+    @examples(6, sample=2)
     @given(flag_sets(valid=True))
     def build(flag_list: list[Flag]) -> None:
         stack = scenarios.new_stack()
@@ -184,5 +189,5 @@ def test_generated_flag_sets_synthesize_compliant_templates() -> None:
         stacks.append(stack)
 
     build()
-    assert 1 <= len(stacks) <= 6
+    assert 1 <= len(stacks) <= count(6, sample=2)
     compliance.assert_compliant(*stacks)

@@ -11,7 +11,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_codepipeline as codepipeline
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from cdk_devops_constructs import (
@@ -25,6 +25,7 @@ from cdk_devops_constructs import (
 
 from .scenarios import CONNECTION_ARN, service
 from harness import compliance, scenarios
+from harness.generated import count, examples
 
 CRONS = ("* * 9-16 ? * MON-FRI *", "* 0 22 ? * SUN", "* 0/30 * L * ? *", "* * 8-18 ? * 2-6")
 ZONES = ("UTC", "Europe/Berlin", "America/New_York", "UTC+05:30", "EST")
@@ -110,10 +111,11 @@ def build(
     )
 
 
+@pytest.mark.generated
 def test_valid_stage_and_gate_combinations_synthesize_compliant_templates() -> None:
     stacks: list[cdk.Stack] = []
 
-    @settings(max_examples=6)
+    @examples(6, sample=2)
     @given(
         stage_specs(),
         st.sampled_from([codepipeline.ExecutionMode.QUEUED, codepipeline.ExecutionMode.SUPERSEDED]),
@@ -128,7 +130,7 @@ def test_valid_stage_and_gate_combinations_synthesize_compliant_templates() -> N
         stacks.append(stack)
 
     build_one()
-    assert len(stacks) == 6
+    assert len(stacks) == count(6, sample=2)
     # cfn-lint and checkov run once over the batch, in the background workers. cfn-guard is
     # left to the scenarios: its rules read each resource on its own (the bucket, the key, the
     # build project), which no stage or gate combination changes, and it takes about 2 s per
@@ -166,7 +168,8 @@ def breaking(specs: list[StageSpec], svc: ObservedService) -> st.SearchStrategy[
     )
 
 
-@settings(max_examples=40)
+@pytest.mark.generated
+@examples(40, sample=8)
 @given(stage_specs(), st.data())
 def test_an_invalid_combination_raises_a_clear_value_error(
     shared: tuple[cdk.Stack, ObservedService], specs: list[StageSpec], data: st.DataObject

@@ -10,7 +10,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_certificatemanager as acm
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from cdk_devops_constructs import Deployment, ObservedService
@@ -18,6 +18,7 @@ from cdk_devops_constructs._validation import FARGATE_SIZES
 
 from .scenarios import CERTIFICATE_ARN, image
 from harness import compliance, scenarios
+from harness.generated import count, examples
 
 minutes = st.integers(min_value=0, max_value=60).map(cdk.Duration.minutes)
 deployments = st.one_of(
@@ -77,10 +78,11 @@ def build(stack: cdk.Stack, props: dict[str, Any]) -> ObservedService:
     return ObservedService(stack, "Svc", image=image(), **props)
 
 
+@pytest.mark.generated
 def test_valid_props_synthesize_compliant_templates() -> None:
     stacks: list[cdk.Stack] = []
 
-    @settings(max_examples=6)
+    @examples(6, sample=2)
     @given(valid_props())
     def build_one(props: dict[str, Any]) -> None:
         stack = scenarios.new_stack()
@@ -88,7 +90,7 @@ def test_valid_props_synthesize_compliant_templates() -> None:
         stacks.append(stack)
 
     build_one()
-    assert len(stacks) == 6
+    assert len(stacks) == count(6, sample=2)
     # cfn-lint and checkov run once over the batch, in the background workers.
     compliance.assert_compliant(*stacks)
 
@@ -109,7 +111,8 @@ INVALID = {
 }
 
 
-@settings(max_examples=40)
+@pytest.mark.generated
+@examples(40, sample=8)
 @given(valid_props(), st.sampled_from(sorted(INVALID)), st.data())
 def test_an_invalid_value_raises_a_value_error_naming_the_prop(
     props: dict[str, Any], prop: str, data: st.DataObject
