@@ -103,10 +103,12 @@ def test_ci_runs_the_readme_commands_as_written() -> None:
     ci = (ROOT / ".ci/run").read_text(encoding="utf-8").splitlines()
     assert "./dev test" in readme_commands()
     assert "./dev synth" in readme_commands()
-    assert ci[-2:] == ["./dev test", "./dev synth"]
+    assert "./dev test:generated" in readme_commands()
+    assert ci[-3:] == ["./dev test", "./dev test:generated", "./dev synth"]
     build = yaml.safe_load((ROOT / ".github/workflows/build.yml").read_text(encoding="utf-8"))
     runs = [s.get("run") for s in build["jobs"]["test"]["steps"]]
     assert "./dev test" in runs
+    assert "./dev test:generated" in runs
     assert "./dev synth" in runs
 
 

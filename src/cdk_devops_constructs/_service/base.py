@@ -45,18 +45,31 @@ class ServiceBase(Construct):
 
     # Set by the steps below, in this order.
     service_name: str
+    """The name people know the service by: traces, dashboard, alarm descriptions."""
     encryption_key: kms.IKey
+    """The key of the log group and the alarm topic."""
     log_group: logs.LogGroup
+    """The log group of every container of the task."""
     alarm_topic: sns.ITopic
+    """The topic the alarms notify on ALARM and on OK."""
     task_definition: ecs.FargateTaskDefinition
+    """The task: the application, and the containers beside it."""
     container: ecs.ContainerDefinition
+    """The application's container."""
     metrics: ServiceMetrics
+    """The service's golden-signal metrics, shared by alarms and dashboard."""
     alarms: dict[str, cloudwatch.Alarm]
+    """Alarm by key: cpu, memory, errors, latency, unhealthy_hosts, running_tasks."""
     critical_alarms: list[cloudwatch.IAlarm]
+    """The alarms the health signal combines: errors, latency, unhealthy_hosts, running_tasks."""
     health_alarm: cloudwatch.Alarm
+    """The health signal: one metric alarm over the critical signals (see README)."""
     health_alarm_name: str
+    """The health alarm's literal name, by which other stacks refer to it."""
     dashboard: cloudwatch.Dashboard
+    """The golden-signals dashboard."""
     url: str
+    """Where the service answers."""
 
     def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id)
