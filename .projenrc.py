@@ -163,6 +163,8 @@ TOOL_CONFIG: dict[str, Any] = {
                 "slow: builds a wheel or a virtual environment",
                 "generated: property-based; a sample runs in ./dev test, all of it in "
                 "./dev test:generated",
+                "exhaustive: more cases of a check ./dev test already makes; runs only in "
+                "./dev test:generated",
             ],
             "filterwarnings": ["error::DeprecationWarning:cdk_devops_constructs.*"],
         }
@@ -223,9 +225,12 @@ test.exec("python scripts/test_all.py", receive_args=True)
 
 project.add_task(
     "test:generated",
-    description="Every generated (property-based) case, not only the sample ./dev test runs",
+    description=(
+        "Every generated (property-based) case, not only the sample ./dev test runs, and the "
+        "exhaustive variants of its slowest checks"
+    ),
     env={**QUIET_NODE, "CDK_DEVOPS_GENERATED": "full"},
-    exec="pytest -m generated",
+    exec="pytest -m 'generated or exhaustive'",
     receive_args=True,
 )
 project.add_task(

@@ -20,7 +20,7 @@ from aws_cdk.assertions import Template
 from hypothesis import HealthCheck, settings
 from syrupy.assertion import SnapshotAssertion
 
-from harness import compliance, scenarios
+from harness import compliance, generated, scenarios
 from harness.snapshot import TemplateSnapshot
 
 # Every construct's scenarios (test/<construct>/scenarios.py), registered on import.
@@ -35,6 +35,16 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile("default")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``exhaustive`` run only with every generated case (./dev test:generated)."""
+    if generated.FULL:
+        return
+    skip = pytest.mark.skip(reason="exhaustive: runs in ./dev test:generated")
+    for item in items:
+        if item.get_closest_marker("exhaustive"):
+            item.add_marker(skip)
 
 
 @pytest.fixture

@@ -4,7 +4,10 @@ and the real check: AWS would allow every delivery of every scenario."""
 
 from __future__ import annotations
 
+import copy
 import json
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -904,18 +907,6 @@ def test_scenario_deliveries_are_allowed(scenario_results: Results, name: str) -
     assert refused == [], f"{name}: AWS would refuse:\n{delivery.format_pairs(refused)}"
 
 
-# The kinds of alarm each consumer documents reading. DescribeAlarms returns composite alarms
-# only when asked for them; only AppConfig says it reads them ("To return information about
-# CloudWatch composite alarms, the DescribeAlarms API operation must be assigned * permissions",
-# AppConfig user guide, "Configure permissions for automatic rollback"). ECS deployment alarms,
-# the CodePipeline CloudWatchAlarm rule and the release action's describe-alarms call read
-# metric alarms only.
-READABLE = {
-    "AppConfig monitor": {"AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"},
-}
-METRIC_ONLY = {"AWS::CloudWatch::Alarm"}
-
-
 @pytest.mark.parametrize("name", NAMES)
 def test_scenario_consumers_read_alarms_they_are_documented_to_read(
     scenario_results: Results, name: str
@@ -923,8 +914,7 @@ def test_scenario_consumers_read_alarms_they_are_documented_to_read(
     consumed = delivery.consumers(**scenario_app(scenario_results, name))
     wrong = [
         f"  {c.consumer} ({c.how}) reads {c.alarm}: {c.type or 'not an alarm of the app'}"
-        for c in consumed
-        if c.type not in READABLE.get(c.how, METRIC_ONLY)
+        for c in delivery.misread(consumed)
     ]
     assert wrong == [], (
         f"{name}: consumers reading an alarm of a kind AWS does not document:\n" + "\n".join(wrong)
@@ -938,3 +928,352 @@ def test_scenario_appconfig_environments_have_at_most_five_monitors(
     # AppConfig quota: 5 monitors per environment.
     counts = delivery.monitors_per_environment(**scenario_app(scenario_results, name))
     assert {environment: n for environment, n in counts.items() if n > 5} == {}
+
+
+# --- The checker finds every pair, and each one can fail ----------------------------------------
+#
+# A receiver the checker cannot resolve makes no pair at all, so "nothing denied" alone could
+# pass with nothing checked. ``expected_pairs`` scans a template for the pairs it must hold, by a
+# route independent of the checker (literal Refs only), and ``MUTATIONS`` remove from real
+# scenario templates the allow each pair needs: the checker must then report it.
+
+ALARM_TO_TOPIC = "CloudWatch alarm actions publish to the topic"
+RULE_TO_TOPIC = "EventBridge rule target publishes to the topic"
+RULE_TO_LOGS = "EventBridge rule target writes to the log group"
+FLOW_LOGS = "VPC flow logs are delivered to the bucket"
+ACCESS_LOGS = "Elastic Load Balancing writes access logs to the bucket"
+LOGS_TO_KEY = "CloudWatch Logs encrypts the log group with the key"
+NOTICES = "AppConfig deployment notifications publish to the topic"
+MONITORS = "AppConfig assumes the monitor's role to read"
+INFRASTRUCTURE = "ecs.amazonaws.com assumes the role"
+ACTION_ROLES = "CodePipeline assumes the role of"
+RELEASE_RECORDS = "the release action records the image in"
+RELEASE_WATCHES = "the release action watches"
+
+
+NAMED = re.compile(r'"(?:Ref|Fn::GetAtt)": \[?"([A-Za-z0-9]+)"')
+
+
+def _refs(value: Any) -> set[str]:
+    """Logical IDs a value names with Ref or Fn::GetAtt."""
+    return set(NAMED.findall(json.dumps(value)))
+
+
+def _text(value: Any) -> str:
+    """A string, or an ``Fn::Join`` of strings with a placeholder for each token in it."""
+    if isinstance(value, str):
+        return value
+    separator, parts = value["Fn::Join"]
+    return str(separator).join(p if isinstance(p, str) else "TOKEN" for p in parts)
+
+
+def expected_pairs(template: dict[str, Any]) -> dict[str, int]:
+    """The least number of pairs of each kind the template makes."""
+    resources = template["Resources"]
+
+    def of(kind: str) -> dict[str, dict[str, Any]]:
+        return {k: r.get("Properties", {}) for k, r in resources.items() if r["Type"] == kind}
+
+    topics, buckets, groups, keys = (
+        set(of(kind))
+        for kind in (delivery.TOPIC, delivery.BUCKET, delivery.LOG_GROUP, delivery.KEY)
+    )
+    counts: dict[str, int] = {}
+
+    def count(kind: str, n: int) -> None:
+        if n:
+            counts[kind] = n
+
+    count(
+        ALARM_TO_TOPIC,
+        len(
+            {
+                (alarm, topic)
+                for alarm, props in of(delivery.ALARM).items()
+                for topic in _refs(props.get("AlarmActions", []) + props.get("OKActions", []))
+                if topic in topics
+            }
+        ),
+    )
+    targets = [
+        (rule, t["Arn"]) for rule, p in of(delivery.RULE).items() for t in p.get("Targets", [])
+    ]
+    count(RULE_TO_TOPIC, len({(r, t) for r, arn in targets for t in _refs(arn) if t in topics}))
+    count(RULE_TO_LOGS, len({(r, g) for r, arn in targets for g in _refs(arn) if g in groups}))
+    count(
+        FLOW_LOGS,
+        sum(1 for p in of(delivery.FLOW_LOG).values() if _refs(p.get("LogDestination")) & buckets),
+    )
+    count(
+        ACCESS_LOGS,
+        sum(
+            1
+            for p in of(delivery.LOAD_BALANCER).values()
+            for a in p.get("LoadBalancerAttributes", [])
+            if a["Key"] == "access_logs.s3.bucket" and _refs(a["Value"]) & buckets
+        ),
+    )
+    count(
+        LOGS_TO_KEY,
+        sum(1 for p in of(delivery.LOG_GROUP).values() if _refs(p.get("KmsKeyId")) & keys),
+    )
+    count(
+        NOTICES,
+        sum(
+            1
+            for p in of(delivery.EXTENSION_ASSOCIATION).values()
+            if _refs(p.get("Parameters", {}).get("topicArn")) & topics
+        ),
+    )
+    monitored = {
+        json.dumps(m["AlarmArn"])
+        for p in of(delivery.APPCONFIG_ENVIRONMENT).values()
+        for m in p.get("Monitors", [])
+        if "AlarmRoleArn" in m
+    }
+    count(MONITORS, len(monitored))
+    count(
+        INFRASTRUCTURE,
+        len(
+            {
+                json.dumps(lb["AdvancedConfiguration"]["RoleArn"])
+                for p in of(delivery.ECS_SERVICE).values()
+                for lb in p.get("LoadBalancers", [])
+                if "AdvancedConfiguration" in lb
+            }
+        ),
+    )
+    action_roles = {
+        json.dumps(action["RoleArn"])
+        for p in of(delivery.PIPELINE).values()
+        for stage in p["Stages"]
+        for action in stage["Actions"]
+        if "RoleArn" in action
+    }
+    count(ACTION_ROLES, len(action_roles))
+    secrets = sum(
+        len(v["value"].split())
+        for p in of(delivery.PIPELINE).values()
+        for stage in p["Stages"]
+        for action in stage["Actions"]
+        for v in json.loads(
+            _text(action.get("Configuration", {}).get("EnvironmentVariables", "[]"))
+        )
+        if v["name"] == "IMAGE_SECRETS"
+    )
+    count(RELEASE_RECORDS, secrets)
+    return counts
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_checker_finds_every_pair_a_scenario_makes(
+    scenario_results: Results, name: str
+) -> None:
+    template = scenario_results[name].normal.template
+    pairs = delivery.check(**scenario_app(scenario_results, name))
+    found = {
+        kind: sum(1 for p in pairs if p.what.startswith(kind)) for kind in expected_pairs(template)
+    }
+    short = {
+        kind: (n, found[kind]) for kind, n in expected_pairs(template).items() if found[kind] < n
+    }
+    assert short == {}, f"{name}: kind -> (expected at least, found):\n{short}"
+
+
+def _documents(template: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every policy document of the template: resource, key and identity policies, trusts. A
+    document written as a JSON string (a log resource policy's) is parsed, and written back
+    once the caller is done with it."""
+    for resource in template["Resources"].values():
+        props = resource.get("Properties", {})
+        for key in ("PolicyDocument", "KeyPolicy", "AssumeRolePolicyDocument"):
+            document = props.get(key)
+            if isinstance(document, str):
+                parsed = json.loads(document)
+                yield parsed
+                props[key] = json.dumps(parsed)
+            elif isinstance(document, dict) and "Statement" in document:
+                yield document
+
+
+Select = Callable[[dict[str, Any]], bool]
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def drop(selected: Select) -> Mutation:
+    """A mutation that removes every statement ``selected``."""
+
+    def mutate(template: dict[str, Any]) -> None:
+        for document in _documents(template):
+            document["Statement"] = [s for s in as_list(document["Statement"]) if not selected(s)]
+
+    return mutate
+
+
+def sid(pattern: str) -> Select:
+    return lambda s: re.fullmatch(pattern, s.get("Sid", "")) is not None
+
+
+def acting(action: str) -> Select:
+    return lambda s: action in as_list(s.get("Action", []))
+
+
+def principal(text: str) -> Select:
+    return lambda s: text in json.dumps(s.get("Principal", ""))
+
+
+def both(first: Select, second: Select) -> Select:
+    return lambda s: first(s) and second(s)
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def condition(selected: Select, added: dict[str, Any]) -> Mutation:
+    """A mutation that adds ``added`` to the conditions of every statement ``selected``."""
+
+    def mutate(template: dict[str, Any]) -> None:
+        for document in _documents(template):
+            for statement in as_list(document["Statement"]):
+                if selected(statement):
+                    statement["Condition"] = {**statement.get("Condition", {}), **added}
+
+    return mutate
+
+
+def delete(kind: str) -> Mutation:
+    """A mutation that removes every resource of type ``kind``."""
+
+    def mutate(template: dict[str, Any]) -> None:
+        resources = template["Resources"]
+        for logical_id in [k for k, r in resources.items() if r["Type"] == kind]:
+            del resources[logical_id]
+
+    return mutate
+
+
+def no_policy_dependency(template: dict[str, Any]) -> None:
+    """AppConfig environments stop waiting for their monitor role's policy (R6)."""
+    policies = {k for k, r in template["Resources"].items() if r["Type"] == delivery.MANAGED_POLICY}
+    for resource in template["Resources"].values():
+        if resource["Type"] == delivery.APPCONFIG_ENVIRONMENT:
+            resource["DependsOn"] = [d for d in resource.get("DependsOn", []) if d not in policies]
+
+
+THIS_ACCOUNT = {"StringEquals": {"aws:SourceAccount": ACCOUNT}}
+MUTATIONS: list[tuple[str, str, Mutation, str]] = [
+    (
+        "observed_service/defaults",
+        "topic policy: CloudWatch",
+        drop(sid("AllowCloudWatchAlarmsToPublish")),
+        ALARM_TO_TOPIC,
+    ),
+    (
+        "observed_service/defaults",
+        "key policy: CloudWatch",
+        drop(sid("AllowCloudwatchToPublishToEncryptedTopics")),
+        ALARM_TO_TOPIC,
+    ),
+    (
+        "observed_service/defaults",
+        "key policy: CloudWatch Logs",
+        drop(sid("AllowCloudWatchLogsInThisAccountAndRegion")),
+        LOGS_TO_KEY,
+    ),
+    (
+        "observed_service/defaults",
+        "bucket policy: flow logs",
+        drop(sid("FlowLogDeliveryWrite")),
+        FLOW_LOGS,
+    ),
+    (
+        "observed_service/defaults",
+        "bucket policy: ELB",
+        drop(principal("127311923021")),
+        ACCESS_LOGS,
+    ),
+    (
+        "observed_service/blue_green",
+        "trust: ECS infrastructure role",
+        drop(principal("ecs.amazonaws.com")),
+        INFRASTRUCTURE,
+    ),
+    (
+        "gated_pipeline/defaults",
+        "key policy: EventBridge",
+        drop(sid("AllowEventsToPublishToEncryptedTopics")),
+        RULE_TO_TOPIC,
+    ),
+    (
+        "gated_pipeline/defaults",
+        "key policy: a source condition for EventBridge (D4)",
+        condition(sid("AllowEventsToPublishToEncryptedTopics"), THIS_ACCOUNT),
+        RULE_TO_TOPIC,
+    ),
+    (
+        "gated_pipeline/defaults",
+        "topic policy: a source condition for EventBridge",
+        condition(sid("AllowEventsOf.*ToPublish"), THIS_ACCOUNT),
+        RULE_TO_TOPIC,
+    ),
+    (
+        "gated_pipeline/defaults",
+        "log resource policy: EventBridge",
+        delete(delivery.LOGS_RESOURCE_POLICY),
+        RULE_TO_LOGS,
+    ),
+    (
+        "gated_pipeline/defaults",
+        "pipeline role: sts:AssumeRole",
+        drop(both(acting("sts:AssumeRole"), lambda s: "Principal" not in s)),
+        ACTION_ROLES,
+    ),
+    (
+        "gated_pipeline/defaults",
+        "release role: PutSecretValue",
+        drop(acting("secretsmanager:PutSecretValue")),
+        RELEASE_RECORDS,
+    ),
+    (
+        "gated_pipeline/defaults",
+        "release role: DescribeAlarmHistory",
+        drop(acting("cloudwatch:DescribeAlarmHistory")),
+        RELEASE_WATCHES,
+    ),
+    (
+        "feature_flagged_deploy/staging_and_production",
+        "topic policy: AppConfig",
+        drop(sid("AllowAppConfigDeploymentNoticesToPublish")),
+        NOTICES,
+    ),
+    (
+        "feature_flagged_deploy/staging_and_production",
+        "monitor role: DescribeAlarms",
+        drop(sid("ReadRollbackAlarms")),
+        MONITORS,
+    ),
+    (
+        "feature_flagged_deploy/staging_and_production",
+        "order: monitor policy before environments (R6)",
+        no_policy_dependency,
+        MONITORS,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "removed", "mutate", "kind"), MUTATIONS, ids=[f"{m[0]}: {m[1]}" for m in MUTATIONS]
+)
+def test_a_scenario_without_an_allow_fails_the_check(
+    scenario_results: Results, name: str, removed: str, mutate: Mutation, kind: str
+) -> None:
+    app = scenario_app(scenario_results, name)
+    before = [p for p in delivery.check(**app) if p.what.startswith(kind)]
+    assert before, f"{name}: no {kind!r} pair to break"
+    assert not delivery.denied(before), f"{name}: a {kind!r} pair is denied already"
+    template = copy.deepcopy(app["templates"][name])
+    mutate(template)
+    after = delivery.check(templates={name: template}, environments=app["environments"])
+    broken = [p for p in delivery.denied(after) if p.what.startswith(kind)]
+    assert broken, f"{name} without {removed}: the checker still allows every {kind!r} pair"

@@ -15,7 +15,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 
-from harness import compliance
+from harness import compliance, delivery
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 PREAMBLE_MARKER = "<!-- readme-preamble -->"
@@ -98,6 +98,7 @@ class Outcome:
     findings: list[compliance.Finding]
     warnings: list[str]
     stacks: int
+    app: dict[str, Any]  # the arguments of delivery.check: templates and environments
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +114,15 @@ def outcomes(flags_endpoint: str) -> dict[int, Outcome]:
             ran[sample.line] = (stacks, warnings_of(app) if stacks else [])
     results = iter(compliance.check([s for stacks, _ in ran.values() for s in stacks]))
     return {
-        line: Outcome([f for _ in stacks for f in next(results).findings], warnings, len(stacks))
+        line: Outcome(
+            [f for _ in stacks for f in next(results).findings],
+            warnings,
+            len(stacks),
+            {
+                "templates": {s.stack_name: compliance.synthesize(s).template for s in stacks},
+                "environments": {s.stack_name: (s.account, s.region) for s in stacks},
+            },
+        )
         for line, (stacks, warnings) in ran.items()
     }
 
@@ -125,6 +134,17 @@ def test_each_sample_runs_and_synthesizes_compliant_stacks_without_warnings(
     outcome = outcomes[sample.line]
     assert outcome.findings == [], compliance.format_findings(outcome.findings)
     assert outcome.warnings == []
+
+
+@pytest.mark.parametrize("sample", RUNNABLE, ids=[f"{s.section} (line {s.line})" for s in RUNNABLE])
+def test_each_sample_delivers_and_reads_only_alarms_its_consumers_document(
+    sample: Sample, outcomes: dict[int, Outcome]
+) -> None:
+    app = outcomes[sample.line].app
+    refused = delivery.denied(delivery.check(**app))
+    assert refused == [], f"AWS would refuse:\n{delivery.format_pairs(refused)}"
+    assert delivery.misread(delivery.consumers(**app)) == []
+    assert [n for n in delivery.monitors_per_environment(**app).values() if n > 5] == []
 
 
 def test_the_cdk_samples_make_stacks(outcomes: dict[int, Outcome]) -> None:

@@ -71,39 +71,33 @@ def cloudwatch_alarms(scope: IConstruct) -> Publisher:
     )
 
 
-def eventbridge_rules(name: str, account: str) -> Publisher:
-    """EventBridge rules of ``account``, which publish as ``events.amazonaws.com``.
+def eventbridge_rules(name: str) -> Publisher:
+    """EventBridge rules, which publish as ``events.amazonaws.com``.
 
-    AWS documents no condition for this pair: "You can't use Condition blocks in Amazon SNS
-    topic policies for EventBridge" (EventBridge user guide, "Amazon SNS permissions"), and
-    "Adding the aws:SourceAccount, aws:SourceArn, and aws:SourceOrgID to a AWS KMS policy is
-    not supported for EventBridge-to-encrypted topics" (SNS developer guide, "Configuring AWS
-    KMS permissions"). The topic policy therefore checks ``aws:SourceAccount`` only when the
-    request carries it, which holds whichever way EventBridge behaves, and the key policy
-    checks nothing: the key is used only for topics whose policies admit the publisher.
+    AWS documents no condition for this pair, and rules some out: "You can't use Condition
+    blocks in Amazon SNS topic policies for EventBridge" (EventBridge user guide, "Amazon SNS
+    permissions"), and "Adding the aws:SourceAccount, aws:SourceArn, and aws:SourceOrgID to a
+    AWS KMS policy is not supported for EventBridge-to-encrypted topics" (SNS developer guide,
+    "Configuring AWS KMS permissions"). Neither statement has a condition: a condition the
+    request does not satisfy drops every notification, silently. What is left open (a rule of
+    another account naming this topic could publish to it, never read from it) is what the
+    documented form leaves open.
     """
-    return Publisher(
-        name=name,
-        service="events.amazonaws.com",
-        topic_conditions={"StringEqualsIfExists": {"aws:SourceAccount": account}},
-    )
+    return Publisher(name=name, service="events.amazonaws.com", topic_conditions={})
 
 
-def appconfig_deployment_notices(account: str) -> Publisher:
+def appconfig_deployment_notices() -> Publisher:
     """AppConfig's ``AWS.AppConfig.DeploymentNotificationsToSns`` extension.
 
-    AWS documents only the principal: "Add an access control policy to your Amazon SNS topic
-    granting AWS AppConfig (appconfig.amazonaws.com) publish permissions (sns:Publish)"
-    (AppConfig user guide, "Using the AWS AppConfig deployment event to Amazon SNS
-    extension"), neither source condition keys nor the key policy of an encrypted topic. Both
-    statements therefore check ``aws:SourceAccount`` only when the request carries it.
+    AWS documents the principal and nothing else: "Add an access control policy to your Amazon
+    SNS topic granting AWS AppConfig (appconfig.amazonaws.com) publish permissions
+    (sns:Publish)" (AppConfig user guide, "Using the AWS AppConfig deployment event to Amazon
+    SNS extension"): no source condition keys, and no key policy for an encrypted topic. The
+    statements carry no condition, as documented, so that no undocumented request context can
+    drop the notices.
     """
-    this_account = {"StringEqualsIfExists": {"aws:SourceAccount": account}}
     return Publisher(
-        name="AppConfigDeploymentNotices",
-        service="appconfig.amazonaws.com",
-        topic_conditions=this_account,
-        key_conditions=this_account,
+        name="AppConfigDeploymentNotices", service="appconfig.amazonaws.com", topic_conditions={}
     )
 
 

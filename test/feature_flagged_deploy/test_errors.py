@@ -333,6 +333,18 @@ PROP_RULES = [
         "rollout.duration must be a whole number of minutes, got 90 seconds",
     ),
     (
+        # R7 of the deploy review: CloudFormation waits for each environment's deployment,
+        # bake included, up to the resource's 1,445-minute create timeout.
+        {"rollout": Rollout.linear(duration=Duration.hours(20), bake_time=Duration.hours(4))},
+        "",  # valid: exactly 24 hours
+    ),
+    (
+        {"rollout": Rollout.linear(duration=Duration.hours(20), bake_time=Duration.minutes(241))},
+        "rollout.duration + rollout.bake_time must be at most 1440 minutes (24 hours): "
+        "CloudFormation waits for each environment's deployment, bake included, and gives up "
+        "after 1,445 minutes (the create timeout of AWS::AppConfig::Deployment), got 1441 minutes",
+    ),
+    (
         {"rollout": Rollout.all_at_once(bake_time=Duration.days(2))},
         "rollout.bake_time must be between 0 minutes and 1440 minutes, got 2880 minutes",
     ),

@@ -433,6 +433,8 @@ def test_appconfig_may_publish_to_the_topic_and_use_its_key(scenario_results: Re
                                 "Action": "sns:Publish",
                                 "Effect": "Allow",
                                 "Principal": {"Service": "appconfig.amazonaws.com"},
+                                # AppConfig's guide documents the principal only.
+                                "Condition": Match.absent(),
                             }
                         )
                     ]
@@ -451,11 +453,9 @@ def test_appconfig_may_publish_to_the_topic_and_use_its_key(scenario_results: Re
                                 "Sid": "AllowAppconfigToPublishToEncryptedTopics",
                                 "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
                                 "Principal": {"Service": "appconfig.amazonaws.com"},
-                                # Undocumented whether AppConfig sends source keys: checked
-                                # only when it does.
-                                "Condition": {
-                                    "StringEqualsIfExists": {"aws:SourceAccount": "123456789012"}
-                                },
+                                # No key policy is documented for AppConfig: no condition that
+                                # an undocumented request context could fail.
+                                "Condition": Match.absent(),
                             }
                         )
                     ]

@@ -8,9 +8,16 @@ import subprocess
 from typing import Any
 
 import pytest
+from aws_cdk import aws_ecs as ecs
 from aws_cdk.assertions import Annotations, Match, Template
 
-from cdk_devops_constructs import DeployStage, Gate, GatedPipeline, PipelineSource
+from cdk_devops_constructs import (
+    DeployStage,
+    Gate,
+    GatedPipeline,
+    ObservedService,
+    PipelineSource,
+)
 from cdk_devops_constructs.gated_pipeline import dora
 from cdk_devops_constructs.gated_pipeline.build import RELEASE_SCRIPT
 
@@ -752,16 +759,14 @@ def test_eventbridge_may_publish_to_the_encrypted_topic(built: Built) -> None:
             "PolicyDocument": {
                 "Statement": Match.array_with(
                     [
-                        # AWS documents no condition for EventBridge: the source account is
-                        # checked only when the request carries it.
+                        # "You can't use Condition blocks in Amazon SNS topic policies for
+                        # EventBridge" (EventBridge user guide, "Amazon SNS permissions").
                         Match.object_like(
                             {
                                 "Sid": Match.string_like_regexp("^AllowEventsOf.*ToPublish$"),
                                 "Action": "sns:Publish",
                                 "Principal": {"Service": "events.amazonaws.com"},
-                                "Condition": {
-                                    "StringEqualsIfExists": {"aws:SourceAccount": "123456789012"}
-                                },
+                                "Condition": Match.absent(),
                             }
                         )
                     ]
@@ -895,3 +900,32 @@ def test_a_window_and_a_health_check_warn_only_without_a_later_gate(built: Built
         ],
     )
     assert Annotations.from_stack(stack).find_warning("*", message) != []
+
+
+def test_an_arm64_service_gets_an_image_built_on_arm64_for_arm64() -> None:
+    """R14 of the deploy review: an amd64 image exits with "exec format error" on an arm64
+    task, so the image is built on an arm64 host with --platform linux/arm64."""
+    stack = new_stack(nag=False)
+    graviton = ObservedService(
+        stack,
+        "Graviton",
+        image=ecs.ContainerImage.from_registry(
+            "public.ecr.aws/nginx/nginx-unprivileged:1.28-alpine"
+        ),
+        cpu_architecture=ecs.CpuArchitecture.ARM64,
+    )
+    pipeline = GatedPipeline(
+        stack,
+        "Pipeline",
+        source=PipelineSource.connection(connection_arn=CONNECTION_ARN, owner="acme", repo="x"),
+        stages=[DeployStage(name="Prod", services=[graviton])],
+    )
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    build = resources[stack.resolve(pipeline.build_project.node.default_child.logical_id)]  # type: ignore[union-attr]
+    environment = build["Properties"]["Environment"]
+    assert environment["Type"] == "ARM_CONTAINER"
+    assert environment["Image"] == "aws/codebuild/amazonlinux-aarch64-standard:3.0"
+    variables = {v["Name"]: v["Value"] for v in environment["EnvironmentVariables"]}
+    assert variables["DOCKER_PLATFORM"] == "linux/arm64"
+    task = resources[stack.resolve(graviton.task_definition.node.default_child.logical_id)]  # type: ignore[union-attr]
+    assert task["Properties"]["RuntimePlatform"]["CpuArchitecture"] == "ARM64"

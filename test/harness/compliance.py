@@ -10,7 +10,8 @@ cfn-lint (errors and warnings), checkov and cfn-guard (AWS Control Tower proacti
   rules, see ``harness.linters``), outside synthesis because the plugin takes seconds per app.
   The plugin's acknowledgments live in the construct tree, as CDK records them
   (``aws:cdk:acknowledged-rules`` metadata; one on a construct covers everything below it);
-  they are read from there. test_compliance proves the plugin itself agrees on two scenarios.
+  they are read from there. test_compliance proves the plugin itself agrees on one scenario per
+  construct.
 
 Two modes of the same stack:
 

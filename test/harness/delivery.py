@@ -182,6 +182,22 @@ class ConsumedAlarm:
     type: str | None
 
 
+# The kinds of alarm each consumer is documented to read. DescribeAlarms returns composite
+# alarms only when asked for them. AppConfig monitors: AWS's own AppConfig construct library
+# models composite monitors (aws-cdk aws-appconfig/lib/environment.ts, Monitor.isCompositeAlarm,
+# whose role may describe every alarm). ECS deployment alarms, the CodePipeline CloudWatchAlarm
+# rule and the release action's describe-alarms call: metric alarms only.
+DOCUMENTED_READS: Mapping[str, frozenset[str]] = {
+    "AppConfig monitor": frozenset({ALARM, COMPOSITE_ALARM}),
+}
+
+
+def misread(consumed: Iterable[ConsumedAlarm]) -> list[ConsumedAlarm]:
+    """The alarms read by a consumer that does not document reading their kind (or that the
+    app does not define)."""
+    return [c for c in consumed if c.type not in DOCUMENTED_READS.get(c.how, frozenset({ALARM}))]
+
+
 def denied(pairs: Iterable[Pair]) -> list[Pair]:
     """The pairs with at least one problem."""
     return [pair for pair in pairs if pair.problems]

@@ -239,7 +239,7 @@ class FeatureFlaggedDeploy(Construct):
             if topic is None:
                 continue
             if not any(topic is t for t in allowed):
-                allow_to_publish(topic, appconfig_deployment_notices(Stack.of(self).account))
+                allow_to_publish(topic, appconfig_deployment_notices())
                 allowed.append(topic)
             association = appconfig.CfnExtensionAssociation(
                 notifications_scope,
@@ -386,10 +386,13 @@ class FeatureFlaggedDeploy(Construct):
         self, environment: str, alarms: Sequence[cloudwatch.IAlarm]
     ) -> list[cloudwatch.IAlarm]:
         """The monitors of ``environment``: its alarms, or, for more than AppConfig's 5, one
-        composite alarm over them (AppConfig documents reading composite alarms: "To return
-        information about CloudWatch composite alarms, the DescribeAlarms API operation must be
-        assigned * permissions", AppConfig user guide, "Configure permissions for automatic
-        rollback")."""
+        composite alarm over them. AppConfig's guide names CloudWatch alarms without saying
+        which kinds; AWS's own AppConfig construct library models composite monitors and gives
+        their role DescribeAlarms on every alarm (aws-cdk, ``aws-appconfig/lib/environment.ts``,
+        ``createAlarmRole``: ``monitor.isCompositeAlarm``), and its README's monitor example
+        passes a ``CompositeAlarm``. The health signals themselves stay metric alarms: a
+        composite is used only past 5 services, where no metric alarm can combine them (each
+        health signal already reads up to 10 metrics, CloudWatch's limit for one alarm)."""
         if len(alarms) <= MAX_MONITORS:
             return list(alarms)
         health = AlarmFactory(_child(self, "EnvironmentHealth"), None).any_of(

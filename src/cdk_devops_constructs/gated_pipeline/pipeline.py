@@ -282,7 +282,7 @@ class GatedPipeline(Construct):
         # The rules that notify are created below; they publish as EventBridge.
         allow_to_publish(
             notification_topic,
-            eventbridge_rules(f"EventsOf{Names.unique_id(self)}"[:80], Stack.of(self).account),
+            eventbridge_rules(f"EventsOf{Names.unique_id(self)}"[:80]),
         )
         self.notification_topic: sns.ITopic = notification_topic
 
