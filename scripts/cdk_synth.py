@@ -1,10 +1,13 @@
-"""``./dev synth``: the AWS CDK CLI, as a team runs it, on ``examples/``, with no AWS at all.
+"""``./dev synth``: the AWS CDK CLI, as a team runs it, on every app of ``examples/``, with no
+AWS at all.
 
 On first use the pinned CLI (npm package ``aws-cdk``) is installed into ``.tools/aws-cdk``, as
-``./dev`` installs uv. Then ``cdk synth --strict --no-lookups`` runs in ``examples/`` with every
-source of AWS credentials and configuration taken away (no ``AWS_*`` variables, no ``~/.aws``,
-no instance metadata): a construct that asks AWS anything while synthesizing (a context
-lookup) fails here, as it would in a team's first CI run, and so does any warning.
+``./dev`` installs uv. Then ``cdk synth --strict --no-lookups`` runs in each folder of
+``examples/`` that holds a ``cdk.json`` (each one an app, as a repository would hold it), into
+``cdk.out/<folder>``, with every source of AWS credentials and configuration taken away (no
+``AWS_*`` variables, no ``~/.aws``, no instance metadata): a construct that asks AWS anything
+while synthesizing (a context lookup) fails here, as it would in a team's first CI run, and so
+does any warning.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ CLI_VERSION = "2.1148.1"
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = ROOT / ".tools" / "aws-cdk"
 CLI = PREFIX / "node_modules" / ".bin" / "cdk"
-APP_DIR = ROOT / "examples"
+EXAMPLES = ROOT / "examples"
 
 
 def installed_version(binary: Path) -> str | None:
@@ -72,34 +75,58 @@ def without_aws(home: str) -> dict[str, str]:
     return env
 
 
+def apps() -> list[Path]:
+    """Every folder of examples/ that holds an app (a cdk.json)."""
+    return sorted(path.parent for path in EXAMPLES.rglob("cdk.json"))
+
+
+def out_name(app_dir: Path) -> str:
+    """``examples`` -> ``team``, ``examples/platform/checkout`` -> ``platform-checkout``."""
+    relative = app_dir.relative_to(EXAMPLES)
+    return "-".join(relative.parts) or "team"
+
+
+def synth(app_dir: Path, output: Path, home: str) -> int:
+    context_file = app_dir / "cdk.context.json"
+    context_file.unlink(missing_ok=True)
+    result = subprocess.run(
+        [
+            str(CLI),
+            "synth",
+            "--strict",  # warnings fail the synthesis
+            "--no-lookups",  # a context lookup is an error, not a call to AWS
+            "--ci",
+            "--no-notices",
+            "--quiet",
+            "--output",
+            str(output),
+        ],
+        cwd=app_dir,
+        env=without_aws(home),
+        check=False,
+    )
+    if context_file.exists():
+        context_file.unlink()
+        print(
+            f"cdk_synth: {app_dir} looked up context (it wrote cdk.context.json)", file=sys.stderr
+        )
+        return 1
+    return result.returncode
+
+
 def main() -> int:
     install("aws-cdk", CLI_VERSION, PREFIX, CLI)
     output = ROOT / "cdk.out"
     shutil.rmtree(output, ignore_errors=True)
-    context_file = APP_DIR / "cdk.context.json"
-    context_file.unlink(missing_ok=True)
+    failed = []
     with tempfile.TemporaryDirectory(prefix="cdk-home-") as home:
-        result = subprocess.run(
-            [
-                str(CLI),
-                "synth",
-                "--strict",  # warnings fail the synthesis
-                "--no-lookups",  # a context lookup is an error, not a call to AWS
-                "--ci",
-                "--no-notices",
-                "--quiet",
-                "--output",
-                str(output),
-            ],
-            cwd=APP_DIR,
-            env=without_aws(home),
-            check=False,
-        )
-    if context_file.exists():
-        context_file.unlink()
-        print("cdk_synth: the app looked up context (it wrote cdk.context.json)", file=sys.stderr)
+        for app_dir in apps():
+            if synth(app_dir, output / out_name(app_dir), home) != 0:
+                failed.append(str(app_dir.relative_to(ROOT)))
+    if failed:
+        print(f"cdk_synth: failed: {', '.join(failed)}", file=sys.stderr)
         return 1
-    return result.returncode
+    return 0
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ KINDS = {
     "pipelines": ("AWS::CodePipeline::Pipeline",),
     "feature-flag environments": ("AWS::AppConfig::Environment",),
     "SNS topics": ("AWS::SNS::Topic",),
+    "load balancers": ("AWS::ElasticLoadBalancingV2::LoadBalancer",),
+    "SSM parameters": ("AWS::SSM::Parameter",),
 }
 
 
@@ -51,11 +53,14 @@ def summarize(outdir: Path) -> str:
 
 
 def main() -> int:
-    outdir = Path(sys.argv[1] if len(sys.argv) > 1 else "cdk.out")
-    if not (outdir / "manifest.json").exists():
-        print(f"{outdir}/manifest.json not found: synthesize first", file=sys.stderr)
+    root = Path(sys.argv[1] if len(sys.argv) > 1 else "cdk.out")
+    assemblies = sorted(m.parent for m in root.glob("*/manifest.json"))
+    if (root / "manifest.json").exists():
+        assemblies.insert(0, root)
+    if not assemblies:
+        print(f"no manifest.json in {root} or its folders: synthesize first", file=sys.stderr)
         return 1
-    print(summarize(outdir))
+    print("\n".join(summarize(outdir) for outdir in assemblies))
     return 0
 
 

@@ -3,6 +3,7 @@ every sender -> receiver pair it creates is allowed by AWS's documented rules.""
 
 from __future__ import annotations
 
+import json
 import runpy
 from pathlib import Path
 from typing import Any
@@ -58,3 +59,53 @@ def test_every_consumer_of_the_example_reads_a_metric_alarm(example: list[cdk.St
     consumed = delivery.consumers(**app_of(example))
     assert {c.how.split(" ")[0] for c in consumed} >= {"ECS", "CloudWatchAlarm", "AppConfig"}
     assert [c for c in consumed if c.type != "AWS::CloudWatch::Alarm"] == []
+
+
+# --- One platform, two service repositories (examples/platform) ---------------------------------
+
+PLATFORM_APPS = sorted((EXAMPLE.parent / "platform").glob("*/app.py"))
+
+
+@pytest.fixture(scope="module")
+def platform_example() -> dict[str, list[cdk.Stack]]:
+    """Each app of examples/platform run on its own, as its own repository would run it."""
+    apps = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cdk, "App", lambda *args, **kwargs: compliance.compliance_app())
+        for path in PLATFORM_APPS:
+            app = runpy.run_path(str(path))["app"]
+            apps[path.parent.name] = [c for c in app.node.children if isinstance(c, cdk.Stack)]
+    return apps
+
+
+def test_the_platform_example_is_three_apps(platform_example: dict[str, list[cdk.Stack]]) -> None:
+    assert sorted(platform_example) == ["checkout", "platform", "search"]
+
+
+def test_the_platform_example_apps_synthesize_compliant_stacks(
+    platform_example: dict[str, list[cdk.Stack]],
+) -> None:
+    compliance.assert_compliant(*(s for stacks in platform_example.values() for s in stacks))
+
+
+@pytest.mark.parametrize("name", ["checkout", "search"])
+def test_a_service_app_looks_nothing_up_and_imports_nothing(
+    platform_example: dict[str, list[cdk.Stack]], name: str
+) -> None:
+    (stack,) = platform_example[name]
+    template = compliance.synthesize(stack).template
+    assert "Fn::ImportValue" not in json.dumps(template)
+    manifest = json.loads((Path(stack.node.root.outdir) / "manifest.json").read_text())  # type: ignore[attr-defined]
+    assert "missing" not in manifest
+    assert any(
+        p["Type"].startswith("AWS::SSM::Parameter::Value<") for p in template["Parameters"].values()
+    )
+
+
+def test_every_delivery_of_the_platform_example_is_allowed(
+    platform_example: dict[str, list[cdk.Stack]],
+) -> None:
+    stacks = [s for stacks in platform_example.values() for s in stacks]
+    pairs = delivery.check(**app_of(stacks))
+    assert len(pairs) > 20
+    assert delivery.denied(pairs) == []

@@ -39,6 +39,19 @@ PINNED: dict[str, dict[str, set[str]]] = {
         "AWS::CodeBuild::ReportGroup": {"DeliveryTestsUnitReportsA8642DEE"},
         "AWS::CodePipeline::Pipeline": {"DeliveryPipelineE8584D71"},
     },
+    "service_platform/defaults": {
+        "AWS::S3::Bucket": {"DevOpsSharedLogBucketD329824E"},
+        "AWS::EC2::VPC": {"DevOpsSharedVpc9D56820E"},
+        "AWS::ECS::Cluster": {"PlatformCluster6842C9C4"},
+        # Every service's listener rule lives on this listener: replacing it deletes them.
+        "AWS::ElasticLoadBalancingV2::LoadBalancer": {"PlatformLoadBalancerB032D48C"},
+        "AWS::ElasticLoadBalancingV2::Listener": {"PlatformLoadBalancerListenerA196632A"},
+    },
+    "service_platform/services": {
+        "AWS::Logs::LogGroup": {"CheckoutLogs93FA7FDB", "SearchLogsEC27CE1D"},
+        "AWS::KMS::Key": {"CheckoutKey8B2D8A42", "SearchKey7A8E5EE4"},
+        "AWS::SNS::Topic": {"CheckoutAlarmTopic887F0361", "SearchAlarmTopicAFA42F4B"},
+    },
     "feature_flagged_deploy/defaults": {
         "AWS::AppConfig::Application": {"FlagsApplication639FE066"},
         "AWS::AppConfig::Environment": {

@@ -5,6 +5,8 @@
   environment, and rolled back by the services' alarms.
 - :class:`GatedPipeline`: a CodePipeline (V2) that builds, tests and ships an image to
   services through gated stages that roll themselves back, with DORA metrics.
+- :class:`ServicePlatform`: one VPC, cluster and load balancer per environment, which services
+  of other apps find through SSM parameters at deploy time.
 - :class:`IObservedService`: the service contract the pipeline and the flags construct use;
   any construct that honours it works with both.
 """
@@ -21,6 +23,7 @@ from .gated_pipeline import (
 )
 from .observed_service import Deployment, ObservedService
 from .service_contract import DeployTarget, IObservedService, SidecarHost
+from .service_platform import PlatformReference, ServicePlatform
 
 __all__ = [
     "Attribute",
@@ -37,7 +40,9 @@ __all__ = [
     "ObservedService",
     "PipelineSource",
     "PipelineTest",
+    "PlatformReference",
     "Rollout",
+    "ServicePlatform",
     "SidecarHost",
     "Variant",
 ]

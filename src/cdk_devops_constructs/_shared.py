@@ -78,13 +78,14 @@ class SharedInfrastructure(Construct):
         return child if isinstance(child, kind) else None
 
 
-def named_cluster(scope: Construct, id: str, vpc: ec2.IVpc) -> ecs.Cluster:
-    """A cluster with Container Insights on and a literal name, by which pipelines in other
-    stacks deploy to its services (see ``_targets``)."""
+def named_cluster(scope: Construct, id: str, vpc: ec2.IVpc, name: str | None = None) -> ecs.Cluster:
+    """A cluster with Container Insights on and a literal name (``name``, else one unique to
+    its path), by which pipelines in other stacks deploy to its services
+    (``service_contract.DeployTarget``)."""
     cluster = ecs.Cluster(scope, id, vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENABLED)
     cfn = cluster.node.default_child
     assert isinstance(cfn, ecs.CfnCluster)
-    cfn.cluster_name = Names.unique_resource_name(cluster, max_length=255, separator="-")
+    cfn.cluster_name = name or Names.unique_resource_name(cluster, max_length=255, separator="-")
     return cluster
 
 

@@ -3,19 +3,17 @@ target groups, and the checks on the props that describe them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Duration, Fn, Names
+from aws_cdk import Duration, Fn
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
-from aws_cdk import aws_wafv2 as wafv2
-from constructs import Construct, IConstruct
+from constructs import Construct
 
 from .. import _validation as check
-from .._compliance import acknowledge
-from .._shared import SharedInfrastructure
+from .._load_balancer import own_load_balancer
 
 # Load balancer health check and draining, tuned for fast and safe deployments: a new task takes
 # traffic after 2 passing checks (about 20 s), a failing one leaves after 3 (about 30 s), and a
@@ -122,7 +120,7 @@ class Routing:
         load_balancer, listener = self.load_balancer, self.listener
         priority = self.listener_priority
         if load_balancer is None or listener is None:
-            load_balancer, listener = _own_load_balancer(
+            load_balancer, listener = own_load_balancer(
                 scope,
                 vpc,
                 internet_facing=self.internet_facing,
@@ -154,10 +152,20 @@ class Routing:
         )
         return RoutedService(load_balancer, listener, target_group, alternate, rule)
 
-    def url(self, listener: elbv2.IApplicationListener, dns_name: str) -> str:
-        """The service's URL: the first literal host header, else the load balancer's name."""
-        scheme = "https" if self.certificate is not None or _is_https(listener) else "http"
-        host = next((h for h in self.host_headers if "*" not in h and "?" not in h), dns_name)
+    def url(
+        self,
+        listener: elbv2.IApplicationListener,
+        dns_name: Callable[[], str],
+        *,
+        scheme: str | None = None,
+    ) -> str:
+        """The service's URL: the first literal host header, else the load balancer's name
+        (``dns_name`` is asked only then); ``scheme`` when known (a platform's, at deploy
+        time), else the listener's."""
+        if scheme is None:
+            scheme = "https" if self.certificate is not None or _is_https(listener) else "http"
+        host = next((h for h in self.host_headers if "*" not in h and "?" not in h), None)
+        host = host or dns_name()
         path = self.path_patterns[0].split("*")[0] if self.path_patterns else "/"
         return f"{scheme}://{host}{path}"
 
@@ -184,88 +192,6 @@ class RoutedService:
         # arn:<partition>:elasticloadbalancing:<region>:<account>:loadbalancer/app/<name>/<id>
         parts = Fn.split("/", self.load_balancer.load_balancer_arn)
         return Fn.join("/", [Fn.select(1, parts), Fn.select(2, parts), Fn.select(3, parts)])
-
-
-def _own_load_balancer(
-    scope: Construct,
-    vpc: ec2.IVpc,
-    *,
-    internet_facing: bool,
-    certificate: acm.ICertificate | None,
-    deletion_protection: bool,
-    web_acl_arn: str | None,
-) -> tuple[elbv2.ApplicationLoadBalancer, elbv2.ApplicationListener]:
-    load_balancer = elbv2.ApplicationLoadBalancer(
-        scope,
-        "LoadBalancer",
-        vpc=vpc,
-        internet_facing=internet_facing,
-        drop_invalid_header_fields=True,
-        desync_mitigation_mode=elbv2.DesyncMitigationMode.DEFENSIVE,
-        deletion_protection=deletion_protection,
-    )
-    shared = SharedInfrastructure.of(scope)
-    if internet_facing and shared.owns(vpc):
-        cfn(load_balancer).node.add_dependency(shared.shared_vpc.public_routes)
-    load_balancer.log_access_logs(shared.log_bucket, prefix=f"alb/{Names.unique_id(scope)}")
-    not_found = elbv2.ListenerAction.fixed_response(
-        404, content_type="text/plain", message_body="Not found"
-    )
-    if certificate is None:
-        listener = load_balancer.add_listener(
-            "Listener",
-            port=80,
-            protocol=elbv2.ApplicationProtocol.HTTP,
-            open=internet_facing,
-            default_action=not_found,
-        )
-        acknowledge(listener, "http-only-listener")
-        ports = [80]
-    else:
-        listener = load_balancer.add_listener(
-            "Listener",
-            port=443,
-            protocol=elbv2.ApplicationProtocol.HTTPS,
-            certificates=[certificate],
-            ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
-            open=internet_facing,
-            default_action=not_found,
-        )
-        redirect = load_balancer.add_listener(
-            "RedirectListener",
-            port=80,
-            protocol=elbv2.ApplicationProtocol.HTTP,
-            open=internet_facing,
-            default_action=elbv2.ListenerAction.redirect(
-                protocol="HTTPS", port="443", permanent=True
-            ),
-        )
-        acknowledge(redirect, "https-redirect-listener")
-        ports = [80, 443]
-    if internet_facing:
-        acknowledge(
-            load_balancer.connections.security_groups[0],
-            "public-http-load-balancer-security-group"
-            if certificate is None
-            else "public-https-load-balancer-security-group",
-        )
-    else:
-        for port in ports:
-            load_balancer.connections.allow_from(
-                ec2.Peer.ipv4(_cidr(vpc)), ec2.Port.tcp(port), "Clients inside the VPC"
-            )
-    if web_acl_arn is not None:
-        wafv2.CfnWebACLAssociation(
-            scope,
-            "WebAclAssociation",
-            resource_arn=load_balancer.load_balancer_arn,
-            web_acl_arn=web_acl_arn,
-        )
-    else:
-        acknowledge(load_balancer, "load-balancer-without-waf")
-    if not deletion_protection:
-        acknowledge(load_balancer, "load-balancer-without-deletion-protection")
-    return load_balancer, listener
 
 
 def _target_group(
@@ -314,22 +240,6 @@ def _conditions(
     return conditions
 
 
-def _cidr(vpc: ec2.IVpc) -> str:
-    """The VPC's CIDR, as a literal when the template states it (tools can then read it)."""
-    cfn_vpc = vpc.node.default_child
-    if isinstance(cfn_vpc, ec2.CfnVPC) and isinstance(cfn_vpc.cidr_block, str):
-        return cfn_vpc.cidr_block
-    return vpc.vpc_cidr_block
-
-
 def _is_https(listener: elbv2.IApplicationListener) -> bool:
     child = listener.node.default_child
     return isinstance(child, elbv2.CfnListener) and child.protocol == "HTTPS"
-
-
-def cfn(construct: Construct) -> IConstruct:
-    """The CloudFormation resource of an L2 (a dependency on the L2 would make every one of
-    its resources wait)."""
-    child = construct.node.default_child
-    assert child is not None
-    return child

@@ -16,14 +16,18 @@ from constructs import Construct, IConstruct
 
 from .. import _validation as check
 from .._compliance import acknowledge
+from .._load_balancer import cfn
 from .._service.alarms import AlarmThresholds, alarm_names, resource_prefix
 from .._service.base import ServiceBase, default_log_retention, default_period
 from .._service.metrics import ServiceMetrics
 from .._service.task import APP_CONTAINER_NAME, TaskSpec
 from .._service.writable_paths import DEFAULT_WRITABLE_PATHS
 from .._shared import SharedInfrastructure, cluster_name, named_cluster
+from ..service_platform.reference import ImportedPlatform, PlatformReference
+from ..service_platform.schema import cluster_name as platform_cluster_name
 from .deployment import Deployment
-from .load_balancer import RoutedService, Routing, cfn
+from .load_balancer import DEFAULT_LISTENER_PRIORITY, RoutedService, Routing
+from .priorities import claim, derived_priority, listener_key
 from .scaling import Scaling
 
 # ECS documents the deployment circuit breaker for these strategies only ("Both methods only
@@ -58,6 +62,7 @@ class ObservedService(ServiceBase):
         id: str,
         *,
         image: ecs.ContainerImage,
+        platform: PlatformReference | None = None,
         vpc: ec2.IVpc | None = None,
         cluster: ecs.ICluster | None = None,
         task_subnets: ec2.SubnetSelection | None = None,
@@ -104,6 +109,15 @@ class ObservedService(ServiceBase):
     ) -> None:
         """
         :param image: the application's container image.
+        :param platform: a ``ServicePlatform`` another app published:
+            ``ServicePlatform.from_namespace("/acme/platform/production")``. The service runs in
+            its VPC and cluster and adds its rule to its shared listener, all read from SSM
+            parameters at deploy time (no lookup at synthesis); ``host_headers`` and/or
+            ``path_patterns`` route requests to it, and its rule's priority is derived from the
+            namespace and the service (README: "Listener rule priorities") unless
+            ``listener_priority`` is given. Not with ``vpc``, ``cluster``, ``load_balancer``,
+            ``listener``, ``certificate``, ``web_acl_arn`` or ``internet_facing=False`` (the
+            platform's). Default: none.
         :param vpc: the VPC to run in. Default: the VPC of ``cluster``, else a VPC shared by
             every construct of this stack (2 AZs, 1 NAT gateway, flow logs to S3).
         :param cluster: the ECS cluster. It must have Container Insights on: the running-tasks
@@ -201,6 +215,27 @@ class ObservedService(ServiceBase):
         self.service_name: str = service_name or id
         self.deployment: Deployment = deployment
         alarm_emails = check.emails(self, "alarm_emails", alarm_emails)
+        imported = _imported_platform(
+            self,
+            platform,
+            vpc=vpc,
+            cluster=cluster,
+            load_balancer=load_balancer,
+            listener=listener,
+            certificate=certificate,
+            web_acl_arn=web_acl_arn,
+            internet_facing=internet_facing,
+        )
+        prefix = resource_prefix(self)
+        priority_source = "given"
+        if imported is not None:
+            vpc, cluster = imported.vpc, imported.cluster
+            load_balancer, listener = imported.load_balancer, imported.listener
+            if listener_priority is None:
+                listener_priority = derived_priority(
+                    imported.namespace, prefix, host_headers, path_patterns
+                )
+                priority_source = "derived from the platform's namespace and this service"
         task = TaskSpec(
             image=image,
             container_port=container_port,
@@ -243,6 +278,13 @@ class ObservedService(ServiceBase):
         self._require_region()
         task.check(self)
         routing.check(self)
+        if listener is not None and listener_priority is not None:
+            claim(
+                self,
+                imported.namespace if imported else listener_key(listener, listener.listener_arn),
+                listener_priority,
+                priority_source,
+            )
         scaling.check(self)
         thresholds.check(self)
         _check_deployment(self, deployment)
@@ -266,6 +308,13 @@ class ObservedService(ServiceBase):
             deletion_protection=deletion_protection,
             two_target_groups=deployment.shifts_traffic,
         )
+        if listener is None:  # its own listener, which services of the app may share later
+            claim(
+                self,
+                listener_key(routed.listener, routed.listener.listener_arn),
+                DEFAULT_LISTENER_PRIORITY,
+                "this service's own rule on its load balancer",
+            )
         self.load_balancer: elbv2.IApplicationLoadBalancer = routed.load_balancer
         self.listener: elbv2.IApplicationListener = routed.listener
         self.target_group: elbv2.ApplicationTargetGroup = routed.target_group
@@ -273,7 +322,6 @@ class ObservedService(ServiceBase):
             routed.alternate_target_group
         )
         self.listener_rule: elbv2.ApplicationListenerRule = routed.listener_rule
-        prefix = resource_prefix(self)
         names = alarm_names(prefix)
         self.service: ecs.FargateService = self._fargate_service(
             cluster=cluster,
@@ -284,7 +332,9 @@ class ObservedService(ServiceBase):
         )
         self._connect(routed, container_port, vpc)
         metrics = ServiceMetrics(
-            load_balancer_full_name=routed.load_balancer_full_name,
+            load_balancer_full_name=imported.load_balancer_full_name
+            if imported
+            else routed.load_balancer_full_name,
             target_group_full_names=[tg.target_group_full_name for tg in routed.target_groups],
             cluster_name=cluster_name(cluster),
             service_name=prefix,
@@ -292,9 +342,19 @@ class ObservedService(ServiceBase):
         )
         scaling.build(self.service, metrics)
         built = self._observe(metrics=metrics, thresholds=thresholds, names=names)
-        self._pipeline_names(cluster_name(cluster), prefix)
+        self._pipeline_names(
+            platform_cluster_name(imported.namespace) if imported else cluster_name(cluster),
+            prefix,
+        )
         self._dashboard_and_outputs(
-            built, routing.url(routed.listener, routed.load_balancer.load_balancer_dns_name)
+            built,
+            routing.url(
+                routed.listener,
+                lambda: (
+                    imported.dns_name if imported else routed.load_balancer.load_balancer_dns_name
+                ),
+                scheme=imported.scheme if imported else None,
+            ),
         )
         self._acknowledge_task_findings()
         if routed.alternate_target_group is not None:
@@ -389,6 +449,30 @@ class ObservedService(ServiceBase):
 
     def _rollout_resource(self) -> IConstruct:
         return self.service
+
+
+def _imported_platform(
+    scope: Construct,
+    platform: PlatformReference | None,
+    **platforms_own: object,
+) -> ImportedPlatform | None:
+    """The platform's resources in this stack, once ``platform`` passes its checks."""
+    if platform is None:
+        return None
+    if not isinstance(platform, PlatformReference):
+        check.fail(
+            scope,
+            f"platform must be made by ServicePlatform.from_namespace(namespace), got {platform!r}",
+        )
+    platform.check(scope, "platform")
+    for prop, value in platforms_own.items():
+        if value is not None and not (prop == "internet_facing" and value is True):
+            check.fail(
+                scope,
+                f"{prop} is the platform's ({platform.namespace}); a service on a platform "
+                f"uses its VPC, cluster and load balancer: remove {prop}={value!r}",
+            )
+    return ImportedPlatform.of(scope, platform)
 
 
 def _check_deployment(scope: Construct, deployment: Deployment) -> None:
