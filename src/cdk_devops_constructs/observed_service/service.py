@@ -17,11 +17,17 @@ from constructs import Construct, IConstruct
 from .. import _validation as check
 from .._compliance import acknowledge
 from .._service.alarms import AlarmThresholds, alarm_names, resource_prefix
-from .._service.base import ServiceBase, default_log_retention, default_period
+from .._service.base import (
+    ServiceBase,
+    check_network,
+    default_cluster,
+    default_log_retention,
+    default_period,
+)
 from .._service.metrics import ServiceMetrics
 from .._service.task import APP_CONTAINER_NAME, TaskSpec
 from .._service.writable_paths import DEFAULT_WRITABLE_PATHS
-from .._shared import SharedInfrastructure, cluster_name, named_cluster
+from .._shared import SharedInfrastructure, cluster_name
 from .deployment import Deployment
 from .load_balancer import RoutedService, Routing, cfn
 from .scaling import Scaling
@@ -246,14 +252,14 @@ class ObservedService(ServiceBase):
         scaling.check(self)
         thresholds.check(self)
         _check_deployment(self, deployment)
-        _check_network(self, vpc, cluster)
+        check_network(self, vpc, cluster)
         check.warn_weakened(
             self,
-            _weakened(readonly_root_filesystem, deletion_protection, rollback_on_alarm, routing),
+            [*task.weakened(), *_weakened(deletion_protection, rollback_on_alarm, routing)],
         )
         if deletion_protection is None:
             deletion_protection = Stack.of(self).termination_protection
-        cluster = cluster or _default_cluster(self, vpc)
+        cluster = cluster or default_cluster(self, vpc)
         vpc = cluster.vpc
 
         self._keys_and_logs(encryption_key, default_log_retention(log_retention))
@@ -401,36 +407,12 @@ def _check_deployment(scope: Construct, deployment: Deployment) -> None:
     deployment.validate(scope)
 
 
-def _check_network(scope: Construct, vpc: ec2.IVpc | None, cluster: ecs.ICluster | None) -> None:
-    if vpc is not None and cluster is not None and not _same_vpc(vpc, cluster.vpc):
-        check.fail(
-            scope,
-            f"vpc ({vpc.node.path}) and cluster ({cluster.node.path}) conflict: the "
-            "cluster is in another VPC; pass only cluster, or a cluster in vpc",
-        )
-
-
 def _weakened(
-    readonly_root_filesystem: bool,
-    deletion_protection: bool | None,
-    rollback_on_alarm: bool,
-    routing: Routing,
+    deletion_protection: bool | None, rollback_on_alarm: bool, routing: Routing
 ) -> list[str]:
     weakened = []
-    if not readonly_root_filesystem:
-        weakened.append("readonly_root_filesystem=False lets the application rewrite its image")
     if deletion_protection is False and not routing.shared:
         weakened.append("deletion_protection=False lets the load balancer be deleted")
     if not rollback_on_alarm:
         weakened.append("rollback_on_alarm=False keeps deployments that break the service")
     return weakened
-
-
-def _default_cluster(scope: Construct, vpc: ec2.IVpc | None) -> ecs.ICluster:
-    if vpc is None:
-        return SharedInfrastructure.of(scope).cluster
-    return named_cluster(scope, "Cluster", vpc)
-
-
-def _same_vpc(vpc: ec2.IVpc, other: ec2.IVpc) -> bool:
-    return vpc is other or vpc.vpc_id == other.vpc_id
