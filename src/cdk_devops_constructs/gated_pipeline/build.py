@@ -108,12 +108,12 @@ def image_build_project(
             build_image=build_image, compute_type=compute_type, privileged=True
         ),
         environment_variables={
-            "REPOSITORY_URI": _plain(repository.repository_uri),
-            "REPOSITORY_NAME": _plain(repository.repository_name),
-            "DOCKERFILE": _plain(dockerfile),
-            "BUILD_CONTEXT": _plain(build_context),
-            "CONTAINER_NAMES": _plain(" ".join(container_names)),
-            "DOCKER_PLATFORM": _plain(platform),
+            "REPOSITORY_URI": plain_variable(repository.repository_uri),
+            "REPOSITORY_NAME": plain_variable(repository.repository_name),
+            "DOCKERFILE": plain_variable(dockerfile),
+            "BUILD_CONTEXT": plain_variable(build_context),
+            "CONTAINER_NAMES": plain_variable(" ".join(container_names)),
+            "DOCKER_PLATFORM": plain_variable(platform),
         },
         build_spec=codebuild.BuildSpec.from_object(
             {
@@ -193,7 +193,7 @@ def project_for_test(
             compute_type=test.compute_type or DEFAULT_COMPUTE,
             privileged=False,
         ),
-        environment_variables={k: _plain(v) for k, v in test.environment_variables.items()},
+        environment_variables={k: plain_variable(v) for k, v in test.environment_variables.items()},
         build_spec=codebuild.BuildSpec.from_object(spec),
         encryption_key=encryption_key,
         timeout=test.timeout or DEFAULT_BUILD_TIMEOUT,
@@ -286,7 +286,7 @@ def codebuild_role(scope: Construct, id: str, description: str) -> ServiceRole:
     )
 
 
-def _plain(value: str) -> codebuild.BuildEnvironmentVariable:
+def plain_variable(value: str) -> codebuild.BuildEnvironmentVariable:
     return codebuild.BuildEnvironmentVariable(
         value=value, type=codebuild.BuildEnvironmentVariableType.PLAINTEXT
     )
