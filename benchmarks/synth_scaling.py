@@ -90,36 +90,23 @@ def service_stacks(app: cdk.App, n: int) -> list[cdk.Stack]:
     return [cdk.Stack(app, f"Services{i}", env=ENV) for i in range(count)]
 
 
-def build_ours(n: int) -> cdk.App:
-    app = cdk.App()
-    network = Network(app)
-    stacks = service_stacks(app, n)
-    for index in range(n):
-        ObservedService(
-            stacks[index // SERVICES_PER_STACK],
-            f"Service{index}",
-            image=ecs.ContainerImage.from_registry(IMAGE),
-            container_port=8080,
-            alarm_emails=[EMAIL],
-            cluster=network.cluster,
-        )
-    return app
+def build_ours(kind: type[ObservedService | ExpressService]) -> Callable[[int], cdk.App]:
+    def build(n: int) -> cdk.App:
+        app = cdk.App()
+        network = Network(app)
+        stacks = service_stacks(app, n)
+        for index in range(n):
+            kind(
+                stacks[index // SERVICES_PER_STACK],
+                f"Service{index}",
+                image=ecs.ContainerImage.from_registry(IMAGE),
+                container_port=8080,
+                alarm_emails=[EMAIL],
+                cluster=network.cluster,
+            )
+        return app
 
-
-def build_express(n: int) -> cdk.App:
-    app = cdk.App()
-    network = Network(app)
-    stacks = service_stacks(app, n)
-    for index in range(n):
-        ExpressService(
-            stacks[index // SERVICES_PER_STACK],
-            f"Service{index}",
-            image=ecs.ContainerImage.from_registry(IMAGE),
-            container_port=8080,
-            alarm_emails=[EMAIL],
-            cluster=network.cluster,
-        )
-    return app
+    return build
 
 
 def build_peer(n: int) -> cdk.App:
@@ -321,8 +308,8 @@ def main() -> None:
 
 OURS = ("ObservedService", "ExpressService")
 BUILDERS: dict[str, Callable[[int], cdk.App]] = {
-    "ObservedService": build_ours,
-    "ExpressService": build_express,
+    "ObservedService": build_ours(ObservedService),
+    "ExpressService": build_ours(ExpressService),
     "peer": build_peer,
 }
 

@@ -129,7 +129,12 @@ def test_each_sample_runs_and_synthesizes_compliant_stacks_without_warnings(
 
 def test_the_cdk_samples_make_stacks(outcomes: dict[int, Outcome]) -> None:
     made = [s.section for s in RUNNABLE if outcomes[s.line].stacks]
-    assert made == ["(top)", "GatedPipeline > Quickstart", "FeatureFlaggedDeploy > Quickstart"]
+    assert made == [
+        "(top)",
+        "ExpressService",
+        "GatedPipeline > Quickstart",
+        "FeatureFlaggedDeploy > Quickstart",
+    ]
 
 
 def test_the_application_sample_reads_the_flags_the_agent_serves(

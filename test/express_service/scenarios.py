@@ -18,16 +18,9 @@ from cdk_devops_constructs import (
     Rollout,
 )
 
+from gated_pipeline.scenarios import CONNECTION_ARN
 from harness.scenarios import imported_platform, scenario, team_key
-
-IMAGE = "public.ecr.aws/nginx/nginx-unprivileged:1.28-alpine"
-CONNECTION_ARN = (
-    "arn:aws:codeconnections:us-east-1:123456789012:connection/0b1f7c2a-5d9e-4c3b-9a7e-1c2d3e4f5a6b"
-)
-
-
-def image() -> ecs.ContainerImage:
-    return ecs.ContainerImage.from_registry(IMAGE)
+from observed_service.scenarios import image
 
 
 @scenario("express_service/defaults")

@@ -35,7 +35,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ..service_contract import DeployTarget
-from .build import LOG_WRITE, RELEASE_BUILD_IMAGE, plain_variable
+from .build import plain_variable, waiting_project
 from .permissions import ServiceRole
 
 # Pinned: AWS CLI v1 1.46.2 ships botocore 1.43.62, whose ECS model has taskDefinitionArn in
@@ -138,48 +138,36 @@ def express_deploy_project(
 ) -> codebuild.PipelineProject:
     """The project ``ExpressDeploy`` every Express deploy action runs, and its role's
     permissions on the Express services ``targets`` (of every stage)."""
-    project = codebuild.PipelineProject(
+    project = waiting_project(
         scope,
         "ExpressDeploy",
         description="Deploys an image to an ECS Express Mode service and waits for it",
-        role=role.immutable,
-        environment=codebuild.BuildEnvironment(
-            build_image=RELEASE_BUILD_IMAGE, compute_type=codebuild.ComputeType.SMALL
-        ),
+        role=role,
         environment_variables={
             "WAIT_SECONDS": plain_variable(str(WAIT_SECONDS)),
             "POLL_SECONDS": plain_variable(str(POLL_SECONDS)),
         },
-        build_spec=codebuild.BuildSpec.from_object(
-            {
-                "version": "0.2",
-                "env": {"shell": "bash"},
-                "phases": {
-                    "install": {
-                        "runtime-versions": {"python": PYTHON_RUNTIME},
-                        "commands": [
-                            f"python3 -m venv {CLI_DIRECTORY}",
-                            f"{CLI_DIRECTORY}/bin/pip install --quiet awscli=={AWS_CLI_VERSION}",
-                        ],
-                    },
-                    "build": {
-                        "commands": [
-                            f'export PATH="{CLI_DIRECTORY}/bin:$PATH"',
-                            EXPRESS_DEPLOY_SCRIPT,
-                        ]
-                    },
+        build_spec={
+            "version": "0.2",
+            "env": {"shell": "bash"},
+            "phases": {
+                "install": {
+                    "runtime-versions": {"python": PYTHON_RUNTIME},
+                    "commands": [
+                        f"python3 -m venv {CLI_DIRECTORY}",
+                        f"{CLI_DIRECTORY}/bin/pip install --quiet awscli=={AWS_CLI_VERSION}",
+                    ],
                 },
-            }
-        ),
-        encryption_key=encryption_key,
+                "build": {
+                    "commands": [f'export PATH="{CLI_DIRECTORY}/bin:$PATH"', EXPRESS_DEPLOY_SCRIPT]
+                },
+            },
+        },
         timeout=TIMEOUT,
-        logging=codebuild.LoggingOptions(
-            cloud_watch=codebuild.CloudWatchLoggingOptions(
-                log_group=log_group, prefix="express-deploy"
-            )
-        ),
+        encryption_key=encryption_key,
+        log_group=log_group,
+        log_prefix="express-deploy",
     )
-    role.allow(LOG_WRITE, [log_group.log_group_arn])
     role.allow(EXPRESS_SERVICE_ACTIONS, _unique([t.service_arn(scope) for t in targets]))
     role.allow(TASK_DEFINITION_ACTIONS, ["*"])
     # Tags copied onto the new revision, at registration only.
