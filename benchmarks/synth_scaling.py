@@ -1,5 +1,5 @@
-"""Synthesis time, resources and idle monthly cost: ObservedService against what a team writes
-today, for N services in one stack. Prints figures; asserts nothing.
+"""Synthesis time, resources and idle monthly cost: ObservedService and ExpressService against
+what a team writes today, for N services in one stack. Prints figures; asserts nothing.
 
     ./dev bench                       # N = 1, 10, 25; best of 3 runs each
     ./dev bench -- --sizes 1 5 --repeat 1
@@ -12,13 +12,18 @@ most SERVICES_PER_STACK (an ObservedService is about 30 resources; CloudFormatio
 stack), so both synthesize the same layout.
 
 Costs are list prices in us-east-1 (Linux/x86 Fargate, no free tier, 730 hours a month) applied
-to the synthesized templates: what runs and bills while the service receives no traffic.
+to the synthesized templates: what runs and bills while the service receives no traffic. Express
+Mode creates its load balancer outside the template: one per 25 Express services of a VPC and
+scheme, internet-facing when the services run in public subnets, where each task also holds a
+public IPv4 address. Not counted on either side: the alarms Application Auto Scaling's target
+tracking creates, and Express Mode's own rollback alarm (about $0.10 each per metric).
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import statistics
 import time
@@ -36,7 +41,7 @@ from aws_cdk import aws_ecs_patterns as patterns
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 
-from cdk_devops_constructs import ObservedService
+from cdk_devops_constructs import ExpressService, ObservedService
 
 ENV = cdk.Environment(account="123456789012", region="us-east-1")
 IMAGE = "public.ecr.aws/nginx/nginx-unprivileged:1.28-alpine"  # listens on 8080
@@ -69,7 +74,14 @@ class Network(cdk.Stack):
         super().__init__(app, "Network", env=ENV)
         self.vpc = ec2.Vpc(self, "Vpc", max_azs=2, nat_gateways=1)
         self.cluster = ecs.Cluster(
-            self, "Cluster", vpc=self.vpc, container_insights_v2=ecs.ContainerInsights.ENABLED
+            self,
+            "Cluster",
+            vpc=self.vpc,
+            container_insights_v2=ecs.ContainerInsights.ENABLED,
+            # Named, as the library names the clusters it creates: the services' stacks refer to
+            # it by name (an unnamed cluster in another stack fails the services' alarms at
+            # synthesis, with "dimensions ... value: required but missing").
+            cluster_name="benchmark",
         )
 
 
@@ -78,20 +90,23 @@ def service_stacks(app: cdk.App, n: int) -> list[cdk.Stack]:
     return [cdk.Stack(app, f"Services{i}", env=ENV) for i in range(count)]
 
 
-def build_ours(n: int) -> cdk.App:
-    app = cdk.App()
-    network = Network(app)
-    stacks = service_stacks(app, n)
-    for index in range(n):
-        ObservedService(
-            stacks[index // SERVICES_PER_STACK],
-            f"Service{index}",
-            image=ecs.ContainerImage.from_registry(IMAGE),
-            container_port=8080,
-            alarm_emails=[EMAIL],
-            cluster=network.cluster,
-        )
-    return app
+def build_ours(kind: type[ObservedService | ExpressService]) -> Callable[[int], cdk.App]:
+    def build(n: int) -> cdk.App:
+        app = cdk.App()
+        network = Network(app)
+        stacks = service_stacks(app, n)
+        for index in range(n):
+            kind(
+                stacks[index // SERVICES_PER_STACK],
+                f"Service{index}",
+                image=ecs.ContainerImage.from_registry(IMAGE),
+                container_port=8080,
+                alarm_emails=[EMAIL],
+                cluster=network.cluster,
+            )
+        return app
+
+    return build
 
 
 def build_peer(n: int) -> cdk.App:
@@ -150,8 +165,38 @@ def timed(build: Callable[[int], cdk.App], n: int) -> tuple[float, list[dict[str
     return seconds, [stack.template for stack in assembly.stacks]
 
 
+EXPRESS = "AWS::ECS::ExpressGatewayService"
+SERVICES_PER_EXPRESS_LOAD_BALANCER = 25
+
+
 def monthly_cost(templates: list[dict[str, Any]]) -> float:
-    return sum(stack_cost(t) for t in templates)
+    return sum(stack_cost(t) for t in templates) + express_load_balancers_cost(templates)
+
+
+def express_load_balancers_cost(templates: list[dict[str, Any]]) -> float:
+    """The load balancers Express Mode makes: one per 25 services of a VPC and scheme. Services
+    whose subnets are the same are in the same VPC: the same imported subnets, or the same
+    subnets of their own template's VPC."""
+    groups: Counter[str] = Counter()
+    for index, template in enumerate(templates):
+        for r in template["Resources"].values():
+            if r["Type"] == EXPRESS:
+                subnets = json.dumps(r["Properties"]["NetworkConfiguration"], sort_keys=True)
+                local = '"Ref"' in subnets  # this template's own VPC
+                groups[(str(index) if local else "") + subnets] += 1
+    cost = 0.0
+    for subnets, count in groups.items():
+        balancers = -(-count // SERVICES_PER_EXPRESS_LOAD_BALANCER)
+        public = "PublicSubnet" in subnets
+        hourly = PRICE["alb_hour"] + (2 * PRICE["ipv4_hour"] if public else 0)
+        cost += balancers * hourly * HOURS
+    return cost
+
+
+def is_public(express_service: dict[str, Any]) -> bool:
+    """Whether an Express service runs in public subnets, read from the subnets' logical IDs
+    (CDK names a VPC's subnets after their type)."""
+    return "PublicSubnet" in json.dumps(express_service["Properties"]["NetworkConfiguration"])
 
 
 def stack_cost(template: dict[str, Any]) -> float:
@@ -171,7 +216,8 @@ def stack_cost(template: dict[str, Any]) -> float:
     cost += kinds["AWS::KMS::Key"] * PRICE["kms_key_month"]
     cost += kinds["AWS::CloudWatch::CompositeAlarm"] * PRICE["composite_alarm_month"]
     cost += kinds["AWS::CloudWatch::Dashboard"] * PRICE["dashboard_month"]
-    cost += kinds["AWS::ECS::Service"] * PRICE["container_insights_service_month"]
+    services = kinds["AWS::ECS::Service"] + kinds[EXPRESS]
+    cost += services * PRICE["container_insights_service_month"]
     cost += kinds["AWS::ECS::Cluster"] * PRICE["container_insights_cluster_month"]
     cost += tasks_cost(template)
     return cost
@@ -186,14 +232,24 @@ def tasks_cost(template: dict[str, Any]) -> float:
         if r["Type"] == "AWS::ApplicationAutoScaling::ScalableTarget"
     ]
     services = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::ECS::Service"]
-    tasks = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::ECS::TaskDefinition"]
     cost = 0.0
-    for i, (service, task) in enumerate(zip(services, tasks, strict=True)):
+    for i, service in enumerate(services):
         count = minimum[i] if len(minimum) == len(services) else service.get("DesiredCount", 1)
-        hourly = int(task["Cpu"]) / 1024 * PRICE["vcpu_hour"]
-        hourly += int(task["Memory"]) / 1024 * PRICE["gb_hour"]
-        cost += count * hourly * HOURS
+        task = resources[service["TaskDefinition"]["Ref"]]["Properties"]
+        cost += count * task_hourly(task) * HOURS
+    for r in resources.values():
+        if r["Type"] == EXPRESS:
+            express, task = r["Properties"], resources[r["Properties"]["TaskDefinitionArn"]["Ref"]]
+            count = express["ScalingTarget"]["MinTaskCount"]
+            public_ips = count * PRICE["ipv4_hour"] if is_public(r) else 0
+            cost += (count * task_hourly(task["Properties"]) + public_ips) * HOURS
     return cost
+
+
+def task_hourly(task: dict[str, Any]) -> float:
+    return (
+        int(task["Cpu"]) / 1024 * PRICE["vcpu_hour"] + int(task["Memory"]) / 1024 * PRICE["gb_hour"]
+    )
 
 
 def resources(templates: list[dict[str, Any]]) -> int:
@@ -205,13 +261,13 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10, 25])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    timed(build_ours, 1)  # warm jsii up once for both sides
-    timed(build_peer, 1)
+    for build in BUILDERS.values():  # warm jsii up once for every side
+        timed(build, 1)
 
     rows = []
     results: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for n in args.sizes:
-        for name, build in (("ObservedService", build_ours), ("peer", build_peer)):
+        for name, build in BUILDERS.items():
             runs = []
             for _ in range(args.repeat):
                 seconds, templates = timed(build, n)
@@ -227,14 +283,15 @@ def main() -> None:
         per_service[name, n] = best / n
         print(f"{name:16}{n:>4}{best:>8.2f} ({median:5.2f}){best / n:>11.3f}{count:>11}")
     print()
-    print("ObservedService / peer, seconds per service:")
+    print("Against the peer, seconds per service:")
+    print(f"  {'':6}{'ObservedService':>16}{'ExpressService':>16}")
     for n in args.sizes:
-        ratio = per_service["ObservedService", n] / per_service["peer", n]
-        print(f"  N={n:<3} {ratio:.2f}")
+        ratios = [per_service[name, n] / per_service["peer", n] for name in OURS]
+        print(f"  N={n:<4}" + "".join(f"{r:>16.2f}" for r in ratios))
     print()
     low, high = min(args.sizes), max(args.sizes)
     print(f"Per service, from N={low} and N={high} (USD per month, us-east-1 list prices, idle):")
-    for name in ("ObservedService", "peer"):
+    for name in BUILDERS:
         marginal = (resources(results[name, high]) - resources(results[name, low])) / (high - low)
         service_stack = results[name, low][-1]  # N=low services in one service stack
         per_stack = len(service_stack["Resources"]) - marginal * low
@@ -247,6 +304,14 @@ def main() -> None:
             f"stack under 500 resources; first service ${cost_first:,.2f}, "
             f"each additional ${cost_next:,.2f}"
         )
+
+
+OURS = ("ObservedService", "ExpressService")
+BUILDERS: dict[str, Callable[[int], cdk.App]] = {
+    "ObservedService": build_ours(ObservedService),
+    "ExpressService": build_ours(ExpressService),
+    "peer": build_peer,
+}
 
 
 if __name__ == "__main__":

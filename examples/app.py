@@ -1,5 +1,6 @@
-"""A team's CDK app: the checkout service in staging and production, its feature flags, and the
-pipeline that ships it.
+"""A team's CDK app: the checkout service (public, on Fargate behind its own load balancer) and
+the orders service it calls (internal, on ECS Express Mode) in staging and production, their
+feature flags, and the pipeline that ships both.
 
 Run it with `./dev synth` (templates in cdk.out/), or copy this folder into your repository and
 run `npx aws-cdk synth` / `npx aws-cdk deploy` with the `cdk.json` next to this file.
@@ -18,6 +19,7 @@ from cdk_devops_constructs import (
     Attribute,
     Deployment,
     DeployStage,
+    ExpressService,
     FeatureFlaggedDeploy,
     Flag,
     Gate,
@@ -70,12 +72,24 @@ class CheckoutStack(cdk.Stack):
             else None,
             deployment=Deployment.canary(percent=10) if production else Deployment.rolling(),
         )
+        # Reached by checkout from inside the VPC only: Express Mode puts it behind an internal
+        # load balancer (with its own HTTPS domain) shared by the team's Express services.
+        self.orders = ExpressService(
+            self,
+            "Orders",
+            image=ecs.ContainerImage.from_registry(IMAGE),
+            user="101",
+            internet_facing=False,
+            alarm_emails=["checkout-oncall@example.com"],
+            min_capacity=2 if production else 1,
+            max_capacity=6 if production else 2,
+        )
         self.flags = FeatureFlaggedDeploy(
             self,
             "Flags",
             flags=FLAGS,
             environments=[stage],
-            services={stage: [self.checkout]},
+            services={stage: [self.checkout, self.orders]},
             rollout=Rollout.canary() if production else Rollout.all_at_once(),
         )
 
@@ -91,7 +105,8 @@ production = CheckoutStack(
 # Flag changes roll out (and bake) in staging before production's stack is deployed.
 production.node.add_dependency(staging)
 
-# The pipeline ships every commit of the repository to staging, then to production.
+# The pipeline ships every commit of the repository to staging, then to production: the ECS
+# deploy action for checkout, an Express deploy (a new task definition revision) for orders.
 delivery = cdk.Stack(app, "CheckoutDelivery", env=env)
 GatedPipeline(
     delivery,
@@ -101,12 +116,12 @@ GatedPipeline(
     stages=[
         DeployStage(
             name="Staging",
-            services=[staging.checkout],
+            services=[staging.checkout, staging.orders],
             gates=[Gate.bake(cdk.Duration.minutes(10))],  # roll back if staging's alarms fire
         ),
         DeployStage(
             name="Production",
-            services=[production.checkout],
+            services=[production.checkout, production.orders],
             gates=[
                 Gate.healthy_before_entry(),  # staging's health alarm must be OK
                 Gate.deployment_window("* * 9-16 ? * MON-THU *", time_zone="Europe/Dublin"),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 KINDS = {
     "ECS services": ("AWS::ECS::Service",),
+    "Express services": ("AWS::ECS::ExpressGatewayService",),
     "alarms": ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::CompositeAlarm"),
     "dashboards": ("AWS::CloudWatch::Dashboard",),
     "pipelines": ("AWS::CodePipeline::Pipeline",),

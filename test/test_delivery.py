@@ -587,6 +587,74 @@ def function(role_id: str) -> dict[str, Any]:
     return {"Type": "AWS::Lambda::Function", "Properties": {"Role": arn(role_id)}}
 
 
+EXPRESS_SERVICE = {
+    "Type": "AWS::ECS::ExpressGatewayService",
+    "Properties": {
+        "Cluster": "platform",
+        "ServiceName": "orders",
+        "InfrastructureRoleArn": arn("Role"),
+        "TaskDefinitionArn": ref("Task"),
+    },
+}
+EXPRESS_ARN = f"arn:aws:ecs:{REGION}:{ACCOUNT}:service/platform/orders"
+EXPRESS_DEPLOY_ACTIONS = [
+    "ecs:DescribeExpressGatewayService",
+    "ecs:UpdateExpressGatewayService",
+    "ecs:ListServiceDeployments",
+]
+
+
+def express_deploy(passed_to: str) -> dict[str, Any]:
+    """An Express service, its task definition and roles, and a pipeline whose CodeBuild action
+    deploys to it with a role that may pass the task's roles to ``passed_to``."""
+    variables = [{"name": "EXPRESS_SERVICE_ARN", "type": "PLAINTEXT", "value": EXPRESS_ARN}]
+    action = {
+        "Name": "Deploy-orders",
+        "ActionTypeId": {"Category": "Build", "Owner": "AWS", "Provider": "CodeBuild"},
+        "Configuration": {
+            "ProjectName": ref("Deploy"),
+            "EnvironmentVariables": json.dumps(variables),
+        },
+    }
+    pass_role = {
+        "Effect": "Allow",
+        "Action": "iam:PassRole",
+        "Resource": [arn("TaskRole"), arn("ExecutionRole")],
+        "Condition": {"StringEquals": {"iam:PassedToService": passed_to}},
+    }
+    deploy_policy = policy(
+        {"Effect": "Allow", "Action": EXPRESS_DEPLOY_ACTIONS, "Resource": EXPRESS_ARN},
+        {
+            "Effect": "Allow",
+            "Action": ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
+            "Resource": "*",
+        },
+        pass_role,
+    )
+    return {
+        "Service": {**EXPRESS_SERVICE, "Properties": {**EXPRESS_SERVICE["Properties"]}},
+        "Role": role(service("ecs")),
+        "TaskRole": role(service("ecs-tasks")),
+        "ExecutionRole": role(service("ecs-tasks")),
+        "Task": {
+            "Type": "AWS::ECS::TaskDefinition",
+            "Properties": {
+                "TaskRoleArn": arn("TaskRole"),
+                "ExecutionRoleArn": arn("ExecutionRole"),
+            },
+        },
+        "Deploy": {
+            "Type": "AWS::CodeBuild::Project",
+            "Properties": {"ServiceRole": arn("DeployRole")},
+        },
+        "DeployRole": role(service("codebuild"), deploy_policy),
+        "Pipeline": {
+            "Type": "AWS::CodePipeline::Pipeline",
+            "Properties": {"Stages": [{"Name": "Production", "Actions": [action]}]},
+        },
+    }
+
+
 CASES = [
     Case(
         "alarm to a topic whose policy only denies",
@@ -696,6 +764,22 @@ CASES = [
         receiver="ActionRole",
         problem="trust policy of app/ActionRole: sts:AssumeRole by "
         f"arn:aws:iam::{ACCOUNT}:role/PipelineRole",
+    ),
+    Case(
+        "Express service whose infrastructure role trusts ECS tasks instead of ECS",
+        broken={"Service": EXPRESS_SERVICE, "Role": role(service("ecs-tasks"))},
+        fix={"Role": role(service("ecs"))},
+        sender="Service",
+        receiver="Role",
+        problem="sts:AssumeRole by ecs.amazonaws.com",
+    ),
+    Case(
+        "Express deploy role that may pass the task roles to ECS, not to ECS tasks",
+        broken=express_deploy("ecs.amazonaws.com"),
+        fix={"DeployRole": express_deploy("ecs-tasks.amazonaws.com")["DeployRole"]},
+        sender="DeployRole",
+        receiver="Service",
+        problem=f"iam:PassRole by app/DeployRole on arn:aws:iam::{ACCOUNT}:role/TaskRole",
     ),
     Case(
         "Lambda function whose role trusts another service",

@@ -1,7 +1,8 @@
 """Logical IDs of stateful resources are public API: a refactor that changes one makes
 CloudFormation replace the resource (losing logs, keys, images, artifacts, or every email
 subscription's confirmation) in every user's stack. Changing this list is a breaking change.
-Stateful resources that hold data are also retained when removed from a stack."""
+Stateful resources that hold data are also retained when removed from a stack. An Express
+service is pinned too: replacing it would collide with itself on its literal name."""
 
 from __future__ import annotations
 
@@ -19,6 +20,15 @@ PINNED: dict[str, dict[str, set[str]]] = {
         "AWS::SNS::Topic": {"CheckoutAlarmTopic887F0361"},
         "AWS::EC2::VPC": {"DevOpsSharedVpc9D56820E"},
         "AWS::ECS::Cluster": {"DevOpsSharedCluster0EB2B0EF"},
+    },
+    "express_service/defaults": {
+        "AWS::Logs::LogGroup": {"OrdersLogs63C9E25A"},
+        "AWS::S3::Bucket": {"DevOpsSharedLogBucketD329824E"},
+        "AWS::KMS::Key": {"OrdersKey6C690DD2"},
+        "AWS::SNS::Topic": {"OrdersAlarmTopic44B1C3F7"},
+        "AWS::EC2::VPC": {"DevOpsSharedVpc9D56820E"},
+        "AWS::ECS::Cluster": {"DevOpsSharedCluster0EB2B0EF"},
+        "AWS::ECS::ExpressGatewayService": {"OrdersServiceD1EFC0D6"},
     },
     "gated_pipeline/defaults": {
         "AWS::Logs::LogGroup": {

@@ -153,6 +153,7 @@ def test_the_cdk_samples_make_stacks(outcomes: dict[int, Outcome]) -> None:
         "(top)",
         "ServicePlatform",
         "ServicePlatform",
+        "ExpressService",
         "GatedPipeline > Quickstart",
         "FeatureFlaggedDeploy > Quickstart",
     ]

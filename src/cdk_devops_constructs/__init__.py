@@ -1,6 +1,8 @@
 """AWS CDK v2 constructs for DevOps on AWS: one health signal, many safety nets.
 
 - :class:`ObservedService`: a Fargate service born monitored, traced, alerting and safe to deploy.
+- :class:`ExpressService`: the same promises on Amazon ECS Express Mode, which manages the load
+  balancer, its HTTPS domain and autoscaling.
 - :class:`FeatureFlaggedDeploy`: typed feature flags rolled out by AWS AppConfig, environment by
   environment, and rolled back by the services' alarms.
 - :class:`GatedPipeline`: a CodePipeline (V2) that builds, tests and ships an image to
@@ -11,6 +13,7 @@
   any construct that honours it works with both.
 """
 
+from .express_service import ExpressService
 from .feature_flagged_deploy import Attribute, FeatureFlaggedDeploy, Flag, Rollout, Variant
 from .gated_pipeline import (
     CloudFormationTarget,
@@ -32,6 +35,7 @@ __all__ = [
     "DeployTarget",
     "DeployedStage",
     "Deployment",
+    "ExpressService",
     "FeatureFlaggedDeploy",
     "Flag",
     "Gate",

@@ -191,6 +191,23 @@ ACKNOWLEDGMENTS: dict[str, dict[str, str]] = {
             "maintains it as ECS gains features; the role is assumable by ECS only."
         ),
     },
+    "express-infrastructure-role": {
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+        "AmazonECSInfrastructureRoleforExpressGatewayServices]": (
+            "The AWS-managed policy ECS documents for the infrastructure role of Express Mode "
+            "services: it lets ECS create and change the load balancer, target groups, "
+            "certificate, security groups and scaling policies Express Mode manages, which a "
+            "policy of ours cannot name before they exist. AWS maintains it as Express Mode "
+            "gains features; the role is assumable by ECS only."
+        ),
+    },
+    "express-service": {
+        "W3005": (
+            "The service depends on its infrastructure role construct, so that it also waits "
+            "for (and is deleted before) any policy later attached to the role; the role's "
+            "own entry in that DependsOn repeats what the InfrastructureRoleArn GetAtt implies."
+        ),
+    },
     "traffic-shifting-service": {
         "W3005": (
             "CDK adds a DependsOn from the service to its production listener rule that the "
@@ -263,6 +280,15 @@ ACKNOWLEDGMENTS: dict[str, dict[str, str]] = {
             "('*' only); ecs:TagResource is limited to registration by condition, and "
             "DescribeTasks/ListTasks to the stage's clusters by the ecs:cluster condition. "
             "UpdateService and iam:PassRole name the stage's services and task roles."
+        ),
+    },
+    "express-deploy-role-policy": {
+        "AwsSolutions-IAM5[Resource::*]": (
+            "The Express deploy project registers a task definition revision: "
+            "ecs:RegisterTaskDefinition and ecs:DescribeTaskDefinition have no resource type "
+            "('*' only), and ecs:TagResource is limited to registration by condition. "
+            "DescribeExpressGatewayService, UpdateExpressGatewayService, ListServiceDeployments "
+            "and iam:PassRole name the pipeline's Express services and their task roles."
         ),
     },
     "cloudformation-target-role-policy": {

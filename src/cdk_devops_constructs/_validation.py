@@ -188,6 +188,26 @@ def fargate_size(scope: IConstruct, cpu: int, memory_limit_mib: int) -> None:
         )
 
 
+def capacity(scope: IConstruct, min_capacity: int, max_capacity: int) -> None:
+    """``min_capacity`` and ``max_capacity`` are whole task counts, 1 <= min <= max."""
+    integer(scope, "min_capacity", min_capacity)
+    integer(scope, "max_capacity", max_capacity)
+    at_least(scope, "min_capacity", min_capacity, 1)
+    if not is_token(min_capacity) and not is_token(max_capacity) and max_capacity < min_capacity:
+        fail(
+            scope,
+            f"max_capacity must be at least min_capacity ({min_capacity}), got {max_capacity!r}",
+        )
+
+
+def http_path(scope: IConstruct, prop: str, value: str) -> None:
+    """A path a load balancer requests: starts with ``/``, at most 1024 characters."""
+    if not is_token(value) and (
+        not isinstance(value, str) or not value.startswith("/") or len(value) > 1024
+    ):
+        fail(scope, f"{prop} must start with '/' and be at most 1024 characters, got {value!r}")
+
+
 def warn_weakened(scope: IConstruct, messages: Iterable[str]) -> None:
     """One synth-time warning per security or safety default the user turned off."""
     for message in messages:

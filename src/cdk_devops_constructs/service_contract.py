@@ -17,7 +17,7 @@ consumer turns them into ARNs in its own stack.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, TypeGuard
+from typing import Literal, Protocol, TypeGuard
 
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -27,11 +27,18 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import IConstruct
 
+DeployMethod = Literal["ecs", "express"]
+"""How a pipeline deploys an image: ``"ecs"``, CodePipeline's Amazon ECS standard deploy action
+(a service ECS deploys itself, ``ObservedService``); ``"express"``, a CodeBuild action that
+registers a task definition revision and calls UpdateExpressGatewayService (``ExpressService``).
+"""
+DEPLOY_METHODS: tuple[DeployMethod, ...] = ("ecs", "express")
+
 
 @dataclass(frozen=True)
 class DeployTarget:
     """How a pipeline stage deploys a new image to a service: an ECS service, by name, whose
-    application container gets the image (CodePipeline's ECS standard deploy action).
+    application container gets the image, by ``method``.
 
     :param cluster_name: the cluster's name (a token only for a cluster the user created
         without a name).
@@ -42,6 +49,7 @@ class DeployTarget:
     :param cpu_architecture: what the image must be built for: ``X86_64`` or ``ARM64``.
     :param bake_minutes: minutes the service's own deployment waits in bake times once the new
         tasks run (the pipeline's deploy action waits for them); None when a value is a token.
+    :param method: ``"ecs"`` or ``"express"`` (``DeployMethod``). Default: ``"ecs"``.
     """
 
     cluster_name: str
@@ -51,6 +59,7 @@ class DeployTarget:
     execution_role_name: str
     cpu_architecture: str
     bake_minutes: int | None = 0
+    method: DeployMethod = "ecs"
 
     def service_arn(self, scope: IConstruct) -> str:
         """The service's ARN in ``scope``'s account and region."""

@@ -54,6 +54,7 @@ MANAGED_POLICY = "AWS::IAM::ManagedPolicy"
 PIPELINE = "AWS::CodePipeline::Pipeline"
 PROJECT = "AWS::CodeBuild::Project"
 ECS_SERVICE = "AWS::ECS::Service"
+EXPRESS_SERVICE = "AWS::ECS::ExpressGatewayService"
 TASK_DEFINITION = "AWS::ECS::TaskDefinition"
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
 LOAD_BALANCER = "AWS::ElasticLoadBalancingV2::LoadBalancer"
@@ -586,6 +587,7 @@ _NAME_PROPERTIES: dict[str, tuple[str, bool]] = {
     KEY_ALIAS: ("AliasName", False),
     "AWS::ECS::Cluster": ("ClusterName", False),
     ECS_SERVICE: ("ServiceName", False),
+    EXPRESS_SERVICE: ("ServiceName", False),
     "AWS::ECR::Repository": ("RepositoryName", True),
     LAMBDA_FUNCTION: ("FunctionName", False),
     SECRET: ("Name", False),
@@ -658,6 +660,14 @@ def _ecs_service(app: App, r: Resource) -> _Physical:
     cluster = app.text(r.properties.get("Cluster", "default"), r.template).split("/")[-1]
     arn = _arn(app.env(r), "ecs", f"service/{cluster}/{name}")
     return _Physical(arn, {"Name": name, "ServiceArn": arn})
+
+
+def _express_service(app: App, r: Resource) -> _Physical:
+    """Ref is the service ARN (the primary identifier); the cluster may be named by ARN."""
+    name = app.name(r)
+    cluster = app.text(r.properties.get("Cluster", "default"), r.template).split("/")[-1]
+    arn = _arn(app.env(r), "ecs", f"service/{cluster}/{name}")
+    return _Physical(arn, {"ServiceArn": arn, "Endpoint": f"{name}.ecs.{app.env(r).region}.on.aws"})
 
 
 def _task_definition(app: App, r: Resource) -> _Physical:
@@ -743,6 +753,7 @@ _MODELS: dict[str, _Model] = {
     PIPELINE: _named("codepipeline", "{name}"),
     "AWS::ECS::Cluster": _named("ecs", "cluster/{name}"),
     ECS_SERVICE: _ecs_service,
+    EXPRESS_SERVICE: _express_service,
     TASK_DEFINITION: _task_definition,
     "AWS::ECR::Repository": _repository,
     LOAD_BALANCER: _load_balancer,
@@ -1139,17 +1150,19 @@ def _role_denials(
     *,
     resource_policy: tuple[str, Any] | None,
     key_policy: bool = False,
+    request_keys: Mapping[str, Any] | None = None,
 ) -> list[Problem]:
     """A role of the account. Allowed when the resource policy names the role; or when its
     identity policies allow and no policy denies, and, for a KMS key, the key policy allows the
-    account (or the role) so that identity policies count at all.
+    account (or the role) so that identity policies count at all. ``request_keys`` are the
+    condition keys of the request itself (``iam:PassedToService`` of a PassRole).
     https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html"""
     arn = app.attribute(role, "Arn")
     identity, opaque = _identity(app, role)
     problems = []
     for action in actions:
         for context in _contexts("role", {"aws:SecureTransport": True}):
-            request = Request({"AWS": arn}, action, resource, context)
+            request = Request({"AWS": arn}, action, resource, {**context, **(request_keys or {})})
             why = _role_denial(identity, resource_policy, request, key_policy=key_policy)
             if why is None:
                 continue
@@ -1815,6 +1828,12 @@ _SERVICE_ROLES: dict[str, tuple[Callable[[Mapping[str, Any]], list[Any]], str]] 
         "ecs-tasks",
     ),
     ECS_SERVICE: (_ecs_load_balancer_roles, "ecs"),
+    # Express Mode's infrastructure role (ECS developer guide, "Amazon ECS infrastructure IAM
+    # role": trusted by ecs.amazonaws.com).
+    EXPRESS_SERVICE: (
+        lambda p: [p["InfrastructureRoleArn"]] if "InfrastructureRoleArn" in p else [],
+        "ecs",
+    ),
     LAMBDA_FUNCTION: (lambda p: [p["Role"]] if "Role" in p else [], "lambda"),
 }
 
@@ -1834,6 +1853,64 @@ def _service_role_trusts(app: App) -> Iterator[Pair]:
             yield from _pair(resource, role, f"{service}.amazonaws.com assumes the role", trust)
 
 
+# What the Express deploy action calls on its service (gated_pipeline/express_deploy.py).
+EXPRESS_DEPLOY_ACTIONS = (
+    "ecs:DescribeExpressGatewayService",
+    "ecs:UpdateExpressGatewayService",
+    "ecs:ListServiceDeployments",
+)
+
+
+def _express_deploys(app: App) -> Iterator[Pair]:
+    """An Express deploy action's project (``EXPRESS_SERVICE_ARN``) deploys to the service with
+    its service role: the Express calls on the service, a new revision of its task definition,
+    and passing that task definition's roles to ECS tasks."""
+    for pipeline in app.of_type(PIPELINE):
+        for project, variables in _codebuild_actions(app, pipeline):
+            arn = variables.get("EXPRESS_SERVICE_ARN")
+            role = _receiver(app, app.props(project).get("ServiceRole", ""), [ROLE], project)
+            if arn is None or not isinstance(role, Resource):
+                continue
+            service = _receiver(app, arn, [EXPRESS_SERVICE], pipeline)
+            yield from _pair(
+                role,
+                service,
+                f"the Express deploy action deploys to {arn}",
+                functools.partial(_deploys_express, app, role),
+            )
+
+
+def _deploys_express(app: App, role: Resource, service: Resource) -> list[Problem]:
+    problems = _role_denials(
+        app, role, EXPRESS_DEPLOY_ACTIONS, app.ref(service), resource_policy=None
+    )
+    # No resource type in the Service Authorization Reference: requests name "*".
+    problems += _role_denials(
+        app,
+        role,
+        ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"],
+        "*",
+        resource_policy=None,
+    )
+    task = _receiver(
+        app, app.props(service).get("TaskDefinitionArn", ""), [TASK_DEFINITION], service
+    )
+    if not isinstance(task, Resource):
+        return [*problems, _unresolved_problem("the service's task definition", str(task))]
+    for key in ("TaskRoleArn", "ExecutionRoleArn"):
+        passed = app.props(task).get(key)
+        if passed is not None:
+            problems += _role_denials(
+                app,
+                role,
+                ["iam:PassRole"],
+                _text(passed),
+                resource_policy=None,
+                request_keys={"iam:PassedToService": "ecs-tasks.amazonaws.com"},
+            )
+    return problems
+
+
 _PAIR_FINDERS: tuple[Callable[[App], Iterator[Pair]], ...] = (
     _alarm_notifications,
     _rule_targets,
@@ -1846,6 +1923,7 @@ _PAIR_FINDERS: tuple[Callable[[App], Iterator[Pair]], ...] = (
     _pipeline_roles,
     _service_role_trusts,
     _release_actions,
+    _express_deploys,
 )
 
 # --- Public API ---------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ecs as ecs
 
-from cdk_devops_constructs import Deployment, ObservedService, ServicePlatform
+from cdk_devops_constructs import Deployment, ExpressService, ObservedService, ServicePlatform
 
 from harness.scenarios import scenario
 
@@ -62,5 +62,31 @@ def services(stack: cdk.Stack) -> list[ObservedService]:
             platform=platform,
             path_patterns=["/search/*"],
             alarm_emails=["search-oncall@example.com"],
+        ),
+    ]
+
+
+@scenario("service_platform/express")
+def express(stack: cdk.Stack) -> list[ExpressService]:
+    """Express Mode services of another app on the platform: one public, one internal."""
+    platform = ServicePlatform.from_namespace(NAMESPACE)
+    image = ecs.ContainerImage.from_registry(IMAGE)
+    return [
+        ExpressService(
+            stack,
+            "Storefront",
+            image=image,
+            user="101",
+            platform=platform,
+            alarm_emails=["storefront-oncall@example.com"],
+        ),
+        ExpressService(
+            stack,
+            "Ledger",
+            image=image,
+            user="101",
+            platform=platform,
+            internet_facing=False,
+            alarm_emails=["ledger-oncall@example.com"],
         ),
     ]

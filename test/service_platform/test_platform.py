@@ -123,7 +123,9 @@ def test_the_platform_keeps_the_library_security_defaults(built: Built) -> None:
 # --- A service on the platform ------------------------------------------------------------------
 
 
-@scenario("services")
+@pytest.mark.parametrize(
+    "built", ["service_platform/services", "service_platform/express"], indirect=True
+)
 def test_a_service_reads_the_platform_at_deploy_time_and_nothing_at_synthesis(
     built: Built,
 ) -> None:
@@ -133,11 +135,15 @@ def test_a_service_reads_the_platform_at_deploy_time_and_nothing_at_synthesis(
     assert reads[f"{NAMESPACE}/v1/vpc/private-subnet-ids"] == (
         "AWS::SSM::Parameter::Value<List<AWS::EC2::Subnet::Id>>"
     )
-    assert reads[f"{NAMESPACE}/v1/vpc/id"] == "AWS::SSM::Parameter::Value<AWS::EC2::VPC::Id>"
     manifest = json.loads((Path(built.stack.node.root.outdir) / "manifest.json").read_text())  # type: ignore[attr-defined]
     assert "missing" not in manifest, "a context lookup would ask AWS at synthesis"
     # It creates no network, cluster or load balancer of its own.
-    for kind in ("AWS::EC2::VPC", "AWS::ECS::Cluster", "AWS::ElasticLoadBalancingV2::LoadBalancer"):
+    for kind in (
+        "AWS::EC2::VPC",
+        "AWS::ECS::Cluster",
+        "AWS::ECS::ClusterCapacityProviderAssociations",
+        "AWS::ElasticLoadBalancingV2::LoadBalancer",
+    ):
         assert of_type(built, kind) == {}, kind
 
 
@@ -268,18 +274,35 @@ def current_platform() -> dict[str, str]:
     )
 
 
+SERVICE_SCENARIOS = ("service_platform/services", "service_platform/express")
+
+
 @pytest.fixture
 def current_service(scenario_results: dict[str, Any]) -> dict[str, Any]:
-    """What a service of this release reads, from its template (the services scenario)."""
-    template = scenario_results["service_platform/services"].normal.template
-    reads = {
-        name.removeprefix(f"{NAMESPACE}/v1/"): "StringList" if "<List<" in kind else "String"
-        for name, kind in read(template).items()
-    }
-    rules = [r for k, r in template["Rules"].items() if k != "CheckBootstrapVersion"]
-    (assertion,) = rules[0]["Assertions"]
-    accepts, _ = assertion["Assert"]["Fn::Contains"]
-    return {"reads": reads, "accepts": accepts}
+    """What services of this release read, from their templates (ObservedService and
+    ExpressService, public and internal), and the schema versions they accept."""
+    reads: dict[str, str] = {}
+    accepted = []
+    for name in SERVICE_SCENARIOS:
+        template = scenario_results[name].normal.template
+        reads.update(
+            {
+                key.removeprefix(f"{NAMESPACE}/v1/"): "StringList" if "<List<" in kind else "String"
+                for key, kind in read(template).items()
+            }
+        )
+        rules = [r for k, r in template["Rules"].items() if k != "CheckBootstrapVersion"]
+        (assertion,) = rules[0]["Assertions"]
+        accepted.append(assertion["Assert"]["Fn::Contains"][0])
+    assert all(a == accepted[0] for a in accepted)
+    return {"reads": dict(sorted(reads.items())), "accepts": accepted[0]}
+
+
+def test_the_recorded_contract_is_this_releases(current_service: dict[str, Any]) -> None:
+    """This release is the major's first: what its services read is the recorded 1.0 contract
+    (a later release that reads more adds a file, and must not read a field older platforms
+    of the major lack unless a feature asks for it)."""
+    assert current_service == {k: contract("1.0")[k] for k in ("reads", "accepts")}
 
 
 def test_this_release_reads_only_what_the_majors_first_schema_has(
@@ -322,3 +345,22 @@ def test_the_contract_check_can_fail() -> None:
     """A platform that lost a field a service reads is not one it works with."""
     missing = {k: v for k, v in current_platform().items() if k != "listener/arn"}
     assert not works(contract("1.0"), missing)
+
+
+@scenario("express")
+def test_express_services_run_in_the_platforms_cluster_and_subnets(built: Built) -> None:
+    services = of_type(built, "AWS::ECS::ExpressGatewayService")
+    parameters = built.template["Parameters"]
+    seen = set()
+    for service in services.values():
+        cluster = service["Properties"]["Cluster"]["Ref"]
+        assert parameters[cluster]["Default"] == f"{NAMESPACE}/v1/cluster/name"
+        subnets = service["Properties"]["NetworkConfiguration"]["Subnets"]["Ref"]
+        seen.add(parameters[subnets]["Default"].removeprefix(f"{NAMESPACE}/v1/"))
+    assert seen == {"vpc/public-subnet-ids", "vpc/private-subnet-ids"}
+
+
+@scenario("defaults")
+def test_the_platforms_cluster_takes_express_services(built: Built) -> None:
+    (associations,) = of_type(built, "AWS::ECS::ClusterCapacityProviderAssociations").values()
+    assert "FARGATE" in associations["Properties"]["CapacityProviders"]

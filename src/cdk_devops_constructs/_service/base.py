@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from aws_cdk import CfnOutput, Duration, Names, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
@@ -32,12 +33,13 @@ from .._notifications import (
     subscribe_emails,
     warn_if_unsubscribed,
 )
-from ..service_contract import DeployTarget, SidecarHost
+from .._shared import SharedInfrastructure, named_cluster
+from ..service_contract import DeployMethod, DeployTarget, SidecarHost
 from .alarms import AlarmThresholds, ServiceAlarms, build_alarms, threshold_label
 from .dashboard import build_dashboard, dashboard_url
 from .deployed_image import pin_deployed_image
 from .metrics import ServiceMetrics
-from .task import APP_CONTAINER_NAME, AppTask
+from .task import AppTask
 
 
 class ServiceBase(Construct):
@@ -71,18 +73,23 @@ class ServiceBase(Construct):
     url: str
     """Where the service answers."""
 
+    # How a pipeline deploys an image to this kind of service (``service_contract``).
+    _deploy_method: DeployMethod = "ecs"
+
     def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id)
         self._image_secret: str | None = None
 
     # --- Steps -----------------------------------------------------------------------------
 
-    def _require_region(self) -> None:
+    def _require_region(
+        self, why: str = "load balancer access logs are delivered by a region-specific principal"
+    ) -> None:
         if Token.is_unresolved(Stack.of(self).region):
             check.fail(
                 self,
                 "the stack must have an explicit region (Stack(..., env=Environment(region=...))):"
-                " load balancer access logs are delivered by a region-specific principal",
+                f" {why}",
             )
 
     def _keys_and_logs(
@@ -200,11 +207,12 @@ class ServiceBase(Construct):
         return DeployTarget(
             cluster_name=self._cluster_name,
             service_name=self._ecs_service_name,
-            container_name=APP_CONTAINER_NAME,
+            container_name=self.container.container_name,
             task_role_name=self._task_role_name,
             execution_role_name=self._execution_role_name,
             cpu_architecture=self._task.cpu_architecture,
             bake_minutes=self._bake_minutes(),
+            method=self._deploy_method,
         )
 
     def bind_to_pipeline(self, grant_pull_on: ecr.IRepository | None) -> str:
@@ -247,6 +255,28 @@ class ServiceBase(Construct):
     def _rollout_resource(self) -> IConstruct:
         """The resource that starts tasks of a new task definition revision."""
         raise NotImplementedError
+
+
+def check_network(scope: Construct, vpc: ec2.IVpc | None, cluster: ecs.ICluster | None) -> None:
+    """``vpc`` and ``cluster``, when both are passed, must be the same network."""
+    if vpc is not None and cluster is not None and not _same_vpc(vpc, cluster.vpc):
+        check.fail(
+            scope,
+            f"vpc ({vpc.node.path}) and cluster ({cluster.node.path}) conflict: the "
+            "cluster is in another VPC; pass only cluster, or a cluster in vpc",
+        )
+
+
+def default_cluster(scope: Construct, vpc: ec2.IVpc | None) -> ecs.Cluster:
+    """The stack's shared cluster, or a new named cluster ``Cluster`` in ``vpc`` (Container
+    Insights on either way)."""
+    if vpc is None:
+        return SharedInfrastructure.of(scope).cluster
+    return named_cluster(scope, "Cluster", vpc)
+
+
+def _same_vpc(vpc: ec2.IVpc, other: ec2.IVpc) -> bool:
+    return vpc is other or vpc.vpc_id == other.vpc_id
 
 
 def default_log_retention(value: logs.RetentionDays | None) -> logs.RetentionDays:

@@ -1,4 +1,4 @@
-"""The metrics of one ObservedService, and the metric math over them.
+"""The metrics of one service, and the metric math over them.
 
 Kept apart from alarms and dashboards: both read the same definitions from here. Every metric has
 explicit dimensions, so a load balancer shared between services (or imported) works the same.
@@ -33,9 +33,16 @@ class ServiceMetrics:
         cluster_name: str,
         service_name: str,
         period: Duration,
+        target_groups_may_repeat: bool = False,
     ) -> None:
+        """
+        :param target_groups_may_repeat: the two target groups may be one and the same (their
+            names are only known at deployment): sums then count every request twice, so the
+            error rate's minimum-request floor reads the busier target group instead of the sum.
+        """
         self._load_balancer = load_balancer_full_name
         self._target_groups = list(target_group_full_names)
+        self._may_repeat = target_groups_may_repeat and len(self._target_groups) > 1
         self._service = {"ClusterName": cluster_name, "ServiceName": service_name}
         self.period = period
         # Alarms and dashboard share metric objects: each one created is a jsii round trip.
@@ -68,7 +75,7 @@ class ServiceMetrics:
     def _alb(self, name: str, statistic: str, label: str, combine: str) -> cloudwatch.IMetric:
         """One target group's metric, or ``combine`` (``"sum"`` or ``"max"``) over both."""
         return self._once(
-            (name, statistic), lambda: self._combined(name, statistic, label, combine)
+            (name, statistic, combine), lambda: self._combined(name, statistic, label, combine)
         )
 
     def _combined(self, name: str, statistic: str, label: str, combine: str) -> cloudwatch.IMetric:
@@ -112,13 +119,33 @@ class ServiceMetrics:
         """Percentage of requests answered 5xx by the service.
 
         Minutes with fewer than ``min_requests`` requests count as 0%, so one failed request on
-        an idle service does not page anyone.
+        an idle service does not page anyone. When the two target groups may be one
+        (``target_groups_may_repeat``), the floor reads the busier target group: the sum would
+        count each request twice when they are the same, and the busier one holds at least
+        half the requests (all of them outside a deployment's traffic shift) when they are not.
+        The rate itself is right either way: errors and requests are counted alike.
         """
+        if not self._may_repeat:
+            return self._once(
+                ("error_rate", min_requests),
+                lambda: cloudwatch.MathExpression(
+                    expression=f"IF(requests >= {min_requests}, "
+                    "100 * FILL(errors, 0) / requests, 0)",
+                    using_metrics={"errors": self.target_5xx(), "requests": self.requests()},
+                    label="5xx error rate (%)",
+                    period=self.period,
+                ),
+            )
+        busiest = self._alb("RequestCount", "Sum", "Requests (busier target group)", "max")
         return self._once(
             ("error_rate", min_requests),
             lambda: cloudwatch.MathExpression(
-                expression=f"IF(requests >= {min_requests}, 100 * FILL(errors, 0) / requests, 0)",
-                using_metrics={"errors": self.target_5xx(), "requests": self.requests()},
+                expression=f"IF(busiest >= {min_requests}, 100 * FILL(errors, 0) / requests, 0)",
+                using_metrics={
+                    "errors": self.target_5xx(),
+                    "requests": self.requests(),
+                    "busiest": busiest,
+                },
                 label="5xx error rate (%)",
                 period=self.period,
             ),

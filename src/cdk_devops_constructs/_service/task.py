@@ -55,8 +55,22 @@ class TaskSpec:
         check_writable_paths(scope, self.writable_paths)
         check.in_range(scope, "trace_sample_rate", self.trace_sample_rate, 0, 1)
 
-    def build(self, scope: Construct, service_name: str, log_group: logs.ILogGroup) -> AppTask:
-        """The task definition ``TaskDefinition`` under ``scope``, with its containers."""
+    def weakened(self) -> list[str]:
+        """The security defaults these props turn off, for a synth-time warning."""
+        if self.readonly_root_filesystem:
+            return []
+        return ["readonly_root_filesystem=False lets the application rewrite its image"]
+
+    def build(
+        self,
+        scope: Construct,
+        service_name: str,
+        log_group: logs.ILogGroup,
+        container_name: str = APP_CONTAINER_NAME,
+    ) -> AppTask:
+        """The task definition ``TaskDefinition`` under ``scope``, with its containers; the
+        application's container is named ``container_name`` (ECS Express Mode sends traffic to
+        the container named ``Main``)."""
         task_definition = ecs.FargateTaskDefinition(
             scope,
             "TaskDefinition",
@@ -73,7 +87,7 @@ class TaskSpec:
         }
         container = task_definition.add_container(
             "App",
-            container_name=APP_CONTAINER_NAME,
+            container_name=container_name,
             image=self.image,
             essential=True,
             environment=environment or None,

@@ -108,12 +108,12 @@ def image_build_project(
             build_image=build_image, compute_type=compute_type, privileged=True
         ),
         environment_variables={
-            "REPOSITORY_URI": _plain(repository.repository_uri),
-            "REPOSITORY_NAME": _plain(repository.repository_name),
-            "DOCKERFILE": _plain(dockerfile),
-            "BUILD_CONTEXT": _plain(build_context),
-            "CONTAINER_NAMES": _plain(" ".join(container_names)),
-            "DOCKER_PLATFORM": _plain(platform),
+            "REPOSITORY_URI": plain_variable(repository.repository_uri),
+            "REPOSITORY_NAME": plain_variable(repository.repository_name),
+            "DOCKERFILE": plain_variable(dockerfile),
+            "BUILD_CONTEXT": plain_variable(build_context),
+            "CONTAINER_NAMES": plain_variable(" ".join(container_names)),
+            "DOCKER_PLATFORM": plain_variable(platform),
         },
         build_spec=codebuild.BuildSpec.from_object(
             {
@@ -193,7 +193,7 @@ def project_for_test(
             compute_type=test.compute_type or DEFAULT_COMPUTE,
             privileged=False,
         ),
-        environment_variables={k: _plain(v) for k, v in test.environment_variables.items()},
+        environment_variables={k: plain_variable(v) for k, v in test.environment_variables.items()},
         build_spec=codebuild.BuildSpec.from_object(spec),
         encryption_key=encryption_key,
         timeout=test.timeout or DEFAULT_BUILD_TIMEOUT,
@@ -256,21 +256,48 @@ def release_project(
 ) -> codebuild.PipelineProject:
     """The project every stage's release action runs, with the stage's alarms, bake time and
     image secrets as action environment variables."""
-    project = codebuild.PipelineProject(
+    return waiting_project(
         scope,
         "Release",
         description="Bakes a deployed stage while watching its alarms; records the image",
+        role=role,
+        build_spec={"version": "0.2", "phases": {"build": {"commands": [RELEASE_SCRIPT]}}},
+        timeout=timeout,
+        encryption_key=encryption_key,
+        log_group=log_group,
+        log_prefix="release",
+    )
+
+
+def waiting_project(
+    scope: Construct,
+    id: str,
+    *,
+    description: str,
+    role: ServiceRole,
+    build_spec: dict[str, Any],
+    timeout: Duration,
+    encryption_key: kms.IKey,
+    log_group: logs.ILogGroup,
+    log_prefix: str,
+    environment_variables: dict[str, codebuild.BuildEnvironmentVariable] | None = None,
+) -> codebuild.PipelineProject:
+    """A project that mostly waits on AWS APIs: the cheapest host that runs the AWS CLI (arm64,
+    SMALL), not privileged, logging to ``log_group``."""
+    project = codebuild.PipelineProject(
+        scope,
+        id,
+        description=description,
         role=role.immutable,
         environment=codebuild.BuildEnvironment(
             build_image=RELEASE_BUILD_IMAGE, compute_type=codebuild.ComputeType.SMALL
         ),
-        build_spec=codebuild.BuildSpec.from_object(
-            {"version": "0.2", "phases": {"build": {"commands": [RELEASE_SCRIPT]}}}
-        ),
+        environment_variables=environment_variables,
+        build_spec=codebuild.BuildSpec.from_object(build_spec),
         encryption_key=encryption_key,
         timeout=timeout,
         logging=codebuild.LoggingOptions(
-            cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=log_group, prefix="release")
+            cloud_watch=codebuild.CloudWatchLoggingOptions(log_group=log_group, prefix=log_prefix)
         ),
     )
     role.allow(LOG_WRITE, [log_group.log_group_arn])
@@ -286,7 +313,7 @@ def codebuild_role(scope: Construct, id: str, description: str) -> ServiceRole:
     )
 
 
-def _plain(value: str) -> codebuild.BuildEnvironmentVariable:
+def plain_variable(value: str) -> codebuild.BuildEnvironmentVariable:
     return codebuild.BuildEnvironmentVariable(
         value=value, type=codebuild.BuildEnvironmentVariableType.PLAINTEXT
     )

@@ -45,7 +45,14 @@ from .._notifications import (
 from .._policies import add_statement
 from .._service.dashboard import dashboard_url
 from .._shared import SharedInfrastructure
-from ..service_contract import IObservedService, alarm_arn, is_observed_service, role_arn
+from ..service_contract import (
+    DEPLOY_METHODS,
+    DeployTarget,
+    IObservedService,
+    alarm_arn,
+    is_observed_service,
+    role_arn,
+)
 from . import dora
 from . import events as pipeline_events
 from .build import (
@@ -62,6 +69,7 @@ from .build import (
     project_for_test,
     release_project,
 )
+from .express_deploy import express_deploy_action, express_deploy_project
 from .gates import (
     MAX_BAKE,
     MAX_RULES_PER_CONDITION,
@@ -382,6 +390,21 @@ class GatedPipeline(Construct):
                 log_group=self.build_log_group,
             )
             projects.append(self.release_project)
+        self.express_deploy_project: codebuild.PipelineProject | None = None
+        """Deploys images to the ExpressServices of every stage; None without any."""
+        express = [t for t in self._targets() if t.method == "express"]
+        if express:
+            express_role = self._codebuild_role("ExpressDeployRole", "Express deploy project")
+            express_role.use_key(self.encryption_key, KMS_ENCRYPT)
+            self._artifacts.grant(express_role, write=False)
+            self.express_deploy_project = express_deploy_project(
+                self,
+                role=express_role,
+                targets=express,
+                encryption_key=self.encryption_key,
+                log_group=self.build_log_group,
+            )
+            projects.append(self.express_deploy_project)
         self._release_actions_role = build_actions_role
         build_actions_role.allow(CODEBUILD_START, [p.project_arn for p in projects])
 
@@ -556,11 +579,21 @@ class GatedPipeline(Construct):
                     "alarm fires, through the stage's on-failure rollback, which "
                     "rollback_on_failure=False turns off; keep one or the other",
                 )
-            for service in stage.services:
+            for position, service in enumerate(stage.services):
                 target = service.deploy_target
                 architectures.setdefault(target.cpu_architecture, service.node.path)
+                check.one_of(
+                    self,
+                    f"stages[{index}].services[{position}].deploy_target.method",
+                    target.method,
+                    DEPLOY_METHODS,
+                )
                 baking = target.bake_minutes
-                if baking is not None and baking > MAX_DEPLOYMENT_BAKE_MINUTES:
+                if (
+                    target.method == "ecs"
+                    and baking is not None
+                    and baking > MAX_DEPLOYMENT_BAKE_MINUTES
+                ):
                     check.fail(
                         self,
                         f"stages[{index}] ({stage.name}): {service.node.path} bakes "
@@ -760,18 +793,18 @@ class GatedPipeline(Construct):
             targets=[targets.CodePipeline(self.pipeline, event_role=events_role.immutable)],
         )
 
+    def _targets(self) -> list[DeployTarget]:
+        """How each deployed service is deployed, in stage order."""
+        return [s.deploy_target for stage in self._stages_spec for s in stage.services]
+
     def _container_names(self) -> list[str]:
-        names: list[str] = []
-        for stage in self._stages_spec:
-            for service in stage.services:
-                name = service.deploy_target.container_name
-                if name not in names:
-                    names.append(name)
-        return names or ["app"]
+        """The containers ``imagedefinitions.json`` names (ECS deploy actions read it)."""
+        names = [t.container_name for t in self._targets() if t.method == "ecs"]
+        return list(dict.fromkeys(names)) or ["app"]
 
     def _architecture(self) -> str:
         """The CPU architecture of every deployed service (X86_64 without services)."""
-        found = {s.deploy_target.cpu_architecture for st in self._stages_spec for s in st.services}
+        found = {t.cpu_architecture for t in self._targets()}
         return found.pop() if found else "X86_64"
 
     # --- Deploy stages --------------------------------------------------------------------------
@@ -860,9 +893,41 @@ class GatedPipeline(Construct):
     def _service_actions(
         self, scope: Construct, spec: DeployStage, run_order: int
     ) -> list[codepipeline.IAction]:
-        """One ECS standard deploy action per service, in parallel. Services are named, never
-        referenced, so the pipeline stack imports nothing from theirs (``_targets``)."""
-        targets = [service.deploy_target for service in spec.services]
+        """One deploy action per service, in parallel, by the service's deploy method: the ECS
+        standard deploy action, or the Express deploy project (``express_deploy``)."""
+        names: list[str] = []
+        for service in spec.services:
+            names.append(_action_name(f"Deploy-{service.service_name}", names))
+        named = list(zip(names, spec.services, strict=True))
+        by_ecs = [(n, s) for n, s in named if s.deploy_target.method == "ecs"]
+        deploy_actions = self._ecs_deploy_actions(scope, spec, by_ecs, run_order) if by_ecs else []
+        for name, service in named:
+            if service.deploy_target.method == "express":
+                assert self.express_deploy_project is not None
+                deploy_actions.append(
+                    express_deploy_action(
+                        self,
+                        name=name,
+                        project=self.express_deploy_project,
+                        target=service.deploy_target,
+                        image_uri=f"#{{{IMAGE_NAMESPACE}.IMAGE_URI}}",
+                        input=self._build_output,
+                        role=self._release_actions_role,
+                        run_order=run_order,
+                    )
+                )
+        return deploy_actions
+
+    def _ecs_deploy_actions(
+        self,
+        scope: Construct,
+        spec: DeployStage,
+        named: Sequence[tuple[str, IObservedService]],
+        run_order: int,
+    ) -> list[codepipeline.IAction]:
+        """One ECS standard deploy action per service. Services are named, never referenced,
+        so the pipeline stack imports nothing from theirs (``_targets``)."""
+        targets = [service.deploy_target for _, service in named]
         role = self._action_role("DeployRole", f"Deploys the image to {spec.name}", scope)
         role.acknowledge("ecs-deploy-role-policy")
         self._artifacts.grant(role, write=False)
@@ -887,11 +952,8 @@ class GatedPipeline(Construct):
             _unique([arn for t in targets for arn in t.role_arns(self)]),
             conditions={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
         )
-        names: list[str] = []
         deploy_actions: list[codepipeline.IAction] = []
-        for service, target in zip(spec.services, targets, strict=True):
-            name = _action_name(f"Deploy-{service.service_name}", names)
-            names.append(name)
+        for (name, _), target in zip(named, targets, strict=True):
             deploy_actions.append(
                 actions.EcsDeployAction(
                     action_name=name,

@@ -48,15 +48,7 @@ class Routing:
 
     def check(self, scope: Construct) -> None:
         """Raise ``ValueError`` for props that cannot route requests to the service."""
-        path = self.health_check_path
-        if not check.is_token(path) and (
-            not isinstance(path, str) or not path.startswith("/") or len(path) > 1024
-        ):
-            check.fail(
-                scope,
-                "health_check_path must start with '/' and be at most 1024 characters, "
-                f"got {path!r}",
-            )
+        check.http_path(scope, "health_check_path", self.health_check_path)
         if (self.load_balancer is None) != (self.listener is None):
             check.fail(
                 scope,

@@ -29,16 +29,7 @@ class Scaling:
 
     def check(self, scope: Construct) -> None:
         """Raise ``ValueError`` for bounds Application Auto Scaling would refuse."""
-        check.integer(scope, "min_capacity", self.min_capacity)
-        check.integer(scope, "max_capacity", self.max_capacity)
-        check.at_least(scope, "min_capacity", self.min_capacity, 1)
-        tokens = check.is_token(self.min_capacity) or check.is_token(self.max_capacity)
-        if not tokens and self.max_capacity < self.min_capacity:
-            check.fail(
-                scope,
-                f"max_capacity must be at least min_capacity ({self.min_capacity}), "
-                f"got {self.max_capacity!r}",
-            )
+        check.capacity(scope, self.min_capacity, self.max_capacity)
         check.percent(scope, "cpu_scaling_target_percent", self.cpu_target_percent)
         if self.requests_per_target is not None:
             check.at_least(scope, "requests_per_target", self.requests_per_target, 1)

@@ -18,12 +18,18 @@ from .. import _validation as check
 from .._compliance import acknowledge
 from .._load_balancer import cfn
 from .._service.alarms import AlarmThresholds, alarm_names, resource_prefix
-from .._service.base import ServiceBase, default_log_retention, default_period
+from .._service.base import (
+    ServiceBase,
+    check_network,
+    default_cluster,
+    default_log_retention,
+    default_period,
+)
 from .._service.metrics import ServiceMetrics
 from .._service.task import APP_CONTAINER_NAME, TaskSpec
 from .._service.writable_paths import DEFAULT_WRITABLE_PATHS
-from .._shared import SharedInfrastructure, cluster_name, named_cluster
-from ..service_platform.reference import ImportedPlatform, PlatformReference
+from .._shared import SharedInfrastructure, cluster_name
+from ..service_platform.reference import PlatformReference, import_platform
 from ..service_platform.schema import cluster_name as platform_cluster_name
 from .deployment import Deployment
 from .load_balancer import DEFAULT_LISTENER_PRIORITY, RoutedService, Routing
@@ -215,7 +221,7 @@ class ObservedService(ServiceBase):
         self.service_name: str = service_name or id
         self.deployment: Deployment = deployment
         alarm_emails = check.emails(self, "alarm_emails", alarm_emails)
-        imported = _imported_platform(
+        imported = import_platform(
             self,
             platform,
             vpc=vpc,
@@ -288,14 +294,14 @@ class ObservedService(ServiceBase):
         scaling.check(self)
         thresholds.check(self)
         _check_deployment(self, deployment)
-        _check_network(self, vpc, cluster)
+        check_network(self, vpc, cluster)
         check.warn_weakened(
             self,
-            _weakened(readonly_root_filesystem, deletion_protection, rollback_on_alarm, routing),
+            [*task.weakened(), *_weakened(deletion_protection, rollback_on_alarm, routing)],
         )
         if deletion_protection is None:
             deletion_protection = Stack.of(self).termination_protection
-        cluster = cluster or _default_cluster(self, vpc)
+        cluster = cluster or default_cluster(self, vpc)
         vpc = cluster.vpc
 
         self._keys_and_logs(encryption_key, default_log_retention(log_retention))
@@ -451,30 +457,6 @@ class ObservedService(ServiceBase):
         return self.service
 
 
-def _imported_platform(
-    scope: Construct,
-    platform: PlatformReference | None,
-    **platforms_own: object,
-) -> ImportedPlatform | None:
-    """The platform's resources in this stack, once ``platform`` passes its checks."""
-    if platform is None:
-        return None
-    if not isinstance(platform, PlatformReference):
-        check.fail(
-            scope,
-            f"platform must be made by ServicePlatform.from_namespace(namespace), got {platform!r}",
-        )
-    platform.check(scope, "platform")
-    for prop, value in platforms_own.items():
-        if value is not None and not (prop == "internet_facing" and value is True):
-            check.fail(
-                scope,
-                f"{prop} is the platform's ({platform.namespace}); a service on a platform "
-                f"uses its VPC, cluster and load balancer: remove {prop}={value!r}",
-            )
-    return ImportedPlatform.of(scope, platform)
-
-
 def _check_deployment(scope: Construct, deployment: Deployment) -> None:
     if not isinstance(deployment, Deployment):
         check.fail(
@@ -485,36 +467,12 @@ def _check_deployment(scope: Construct, deployment: Deployment) -> None:
     deployment.validate(scope)
 
 
-def _check_network(scope: Construct, vpc: ec2.IVpc | None, cluster: ecs.ICluster | None) -> None:
-    if vpc is not None and cluster is not None and not _same_vpc(vpc, cluster.vpc):
-        check.fail(
-            scope,
-            f"vpc ({vpc.node.path}) and cluster ({cluster.node.path}) conflict: the "
-            "cluster is in another VPC; pass only cluster, or a cluster in vpc",
-        )
-
-
 def _weakened(
-    readonly_root_filesystem: bool,
-    deletion_protection: bool | None,
-    rollback_on_alarm: bool,
-    routing: Routing,
+    deletion_protection: bool | None, rollback_on_alarm: bool, routing: Routing
 ) -> list[str]:
     weakened = []
-    if not readonly_root_filesystem:
-        weakened.append("readonly_root_filesystem=False lets the application rewrite its image")
     if deletion_protection is False and not routing.shared:
         weakened.append("deletion_protection=False lets the load balancer be deleted")
     if not rollback_on_alarm:
         weakened.append("rollback_on_alarm=False keeps deployments that break the service")
     return weakened
-
-
-def _default_cluster(scope: Construct, vpc: ec2.IVpc | None) -> ecs.ICluster:
-    if vpc is None:
-        return SharedInfrastructure.of(scope).cluster
-    return named_cluster(scope, "Cluster", vpc)
-
-
-def _same_vpc(vpc: ec2.IVpc, other: ec2.IVpc) -> bool:
-    return vpc is other or vpc.vpc_id == other.vpc_id

@@ -78,7 +78,9 @@ class ServicePlatform(Construct):
         self.cluster: ecs.Cluster = named_cluster(
             self, "Cluster", self.vpc, name=schema.cluster_name(namespace)
         )
-        """The environment's cluster, Container Insights on, named after the namespace."""
+        """The environment's cluster, Container Insights on, named after the namespace, with
+        the Fargate capacity providers associated (ExpressService's tasks run with them)."""
+        self.cluster.enable_fargate_capacity_providers()
         self.log_bucket: s3.IBucket = shared.log_bucket
         """Access logs of the load balancer, flow logs of the VPC."""
         load_balancer, listener = own_load_balancer(
@@ -116,6 +118,7 @@ class ServicePlatform(Construct):
             schema.VPC_CIDR: vpc_cidr(self.vpc),
             schema.ZONES: [s.availability_zone for s in private],
             schema.PRIVATE_SUBNETS: [s.subnet_id for s in private],
+            schema.PUBLIC_SUBNETS: [s.subnet_id for s in self.vpc.public_subnets],
             schema.PRIVATE_ROUTE_TABLES: [s.route_table.route_table_id for s in private],
             schema.CLUSTER_NAME: self.cluster.cluster_name,
             schema.LOAD_BALANCER_ARN: self.load_balancer.load_balancer_arn,

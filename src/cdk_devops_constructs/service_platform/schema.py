@@ -78,6 +78,9 @@ ZONES = Field(
 PRIVATE_SUBNETS = Field(
     "vpc/private-subnet-ids", list=True, type=ssm.ParameterValueType.AWS_EC2_SUBNET_ID
 )
+PUBLIC_SUBNETS = Field(
+    "vpc/public-subnet-ids", list=True, type=ssm.ParameterValueType.AWS_EC2_SUBNET_ID
+)
 PRIVATE_ROUTE_TABLES = Field("vpc/private-route-table-ids", list=True)
 CLUSTER_NAME = Field("cluster/name")
 LOAD_BALANCER_ARN = Field("load-balancer/arn")
@@ -95,6 +98,7 @@ FIELDS = (
     VPC_CIDR,
     ZONES,
     PRIVATE_SUBNETS,
+    PUBLIC_SUBNETS,
     PRIVATE_ROUTE_TABLES,
     CLUSTER_NAME,
     LOAD_BALANCER_ARN,

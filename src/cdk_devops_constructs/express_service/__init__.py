@@ -1,0 +1,5 @@
+"""ExpressService: the service kind on Amazon ECS Express Mode."""
+
+from .service import ExpressService
+
+__all__ = ["ExpressService"]
