@@ -149,7 +149,12 @@ def test_each_sample_delivers_and_reads_only_alarms_its_consumers_document(
 
 def test_the_cdk_samples_make_stacks(outcomes: dict[int, Outcome]) -> None:
     made = [s.section for s in RUNNABLE if outcomes[s.line].stacks]
-    assert made == ["(top)", "GatedPipeline > Quickstart", "FeatureFlaggedDeploy > Quickstart"]
+    assert made == [
+        "(top)",
+        "GatedPipeline > Quickstart",
+        "FeatureFlaggedDeploy > Quickstart",
+        "When something breaks > Setting it up",
+    ]
 
 
 def test_the_application_sample_reads_the_flags_the_agent_serves(

@@ -5,6 +5,8 @@
   environment, and rolled back by the services' alarms.
 - :class:`GatedPipeline`: a CodePipeline (V2) that builds, tests and ships an image to
   services through gated stages that roll themselves back, with DORA metrics.
+- :class:`Incidents`: what happens when a service's health signal fails: an OpsItem, the
+  team's chat channels, a paging tool, an investigation, a runbook in every alarm.
 - :class:`IObservedService`: the service contract the pipeline and the flags construct use;
   any construct that honours it works with both.
 """
@@ -19,6 +21,7 @@ from .gated_pipeline import (
     PipelineSource,
     PipelineTest,
 )
+from .incidents import Incidents, OpsItem, PagingEndpoint, SlackChannel, TeamsChannel
 from .observed_service import Deployment, ObservedService
 from .service_contract import DeployTarget, IObservedService, SidecarHost
 
@@ -34,10 +37,15 @@ __all__ = [
     "Gate",
     "GatedPipeline",
     "IObservedService",
+    "Incidents",
     "ObservedService",
+    "OpsItem",
+    "PagingEndpoint",
     "PipelineSource",
     "PipelineTest",
     "Rollout",
     "SidecarHost",
+    "SlackChannel",
+    "TeamsChannel",
     "Variant",
 ]
