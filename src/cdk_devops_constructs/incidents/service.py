@@ -44,15 +44,12 @@ def respond_to_incidents(
     and what it watches; the health alarm under ``"health"``) its full description; return the
     incident topic (None when no chat channel or paging endpoint hears of incidents)."""
     topic = _route(scope, incidents, health_alarm=health_alarm, key=key, name=service_name)
+    context = _context(scope, service_name, dashboard_name, incidents.runbook_url)
     for key_name, (alarm, spec) in alarms.items():
-        text = describe(
-            scope,
-            spec,
-            service_name=service_name,
-            dashboard_name=dashboard_name,
-            runbook_url=incidents.runbook_url,
-            on_alarm=_on_alarm(incidents) if alarm is health_alarm else None,
-        )
+        lines = [spec.description, f"First check: {spec.first_check}", *context]
+        if alarm is health_alarm:
+            lines.append(_on_alarm(incidents))
+        text = "\n".join(lines)
         check_description(
             scope,
             f"the description of alarm {key_name}",
@@ -65,24 +62,18 @@ def respond_to_incidents(
     return topic
 
 
-def describe(
-    scope: Construct,
-    spec: AlarmSpec,
-    *,
-    service_name: str,
-    dashboard_name: str,
-    runbook_url: str | None,
-    on_alarm: str | None,
-) -> str:
-    """What a person reads in the email, the chat message or the page: what fired and at which
-    threshold, what to look at first, where (service, account, region, stack), the dashboard,
-    the runbook. One sentence or link per line: a reader that joins lines still reads
-    sentences, and chat clients link a bare URL."""
+def _context(
+    scope: Construct, service_name: str, dashboard_name: str, runbook_url: str | None
+) -> list[str]:
+    """The lines every alarm of a service ends its description with: where (service, account,
+    region, stack), the dashboard, the runbook.
+
+    A description is what a person reads in the email, the chat message or the page: what
+    fired and at which threshold, what to look at first, then these. One sentence or link per
+    line: a reader that joins lines still reads sentences, and chat clients link a bare URL."""
     stack = Stack.of(scope)
     region = stack.region
     lines = [
-        spec.description,
-        f"First check: {spec.first_check}",
         f"Where: {service_name} in account {stack.account}, region {region}, stack "
         f"{stack.stack_name}.",
         f"Dashboard: https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
@@ -90,9 +81,7 @@ def describe(
     ]
     if runbook_url is not None:
         lines.append(f"Runbook: {runbook_url}")
-    if on_alarm is not None:
-        lines.append(on_alarm)
-    return "\n".join(lines)
+    return lines
 
 
 def _on_alarm(incidents: Incidents) -> str:
