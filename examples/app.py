@@ -24,10 +24,13 @@ from cdk_devops_constructs import (
     Flag,
     Gate,
     GatedPipeline,
+    Incidents,
     ObservedService,
+    PagingEndpoint,
     PipelineSource,
     PipelineTest,
     Rollout,
+    SlackChannel,
 )
 
 ACCOUNT = "111122223333"
@@ -40,6 +43,22 @@ IMAGE = "public.ecr.aws/nginx/nginx-unprivileged:1.28-alpine"
 # Create the connection in the console (Developer Tools > Connections), complete the handshake.
 CONNECTION_ARN = (
     f"arn:aws:codeconnections:{REGION}:{ACCOUNT}:connection/00000000-0000-0000-0000-000000000000"
+)
+
+# The team's Slack channel: authorise the workspace once in the Amazon Q Developer in chat
+# applications console (it shows the workspace ID) and invite @Amazon Q to the channel.
+CHECKOUT_CHANNEL = SlackChannel(workspace_id="T0123ABCDEF", channel_id="C0123ABCDEF")
+# Production pages the on-call through PagerDuty's CloudWatch integration; its URL holds the
+# integration key, so it lives in Secrets Manager (a secret "checkout/pagerduty" whose "url"
+# field is https://events.pagerduty.com/integration/<key>/enqueue).
+PRODUCTION_INCIDENTS = Incidents(
+    chat=[CHECKOUT_CHANNEL],
+    paging=[
+        PagingEndpoint(
+            "PagerDuty", cdk.SecretValue.secrets_manager("checkout/pagerduty", json_field="url")
+        )
+    ],
+    runbook_url="https://wiki.example.com/runbooks/checkout",
 )
 
 FLAGS = [
@@ -71,6 +90,9 @@ class CheckoutStack(cdk.Stack):
             if production
             else None,
             deployment=Deployment.canary(percent=10) if production else Deployment.rolling(),
+            # Staging opens an OpsItem (the default); production also posts in the team's
+            # channel and pages the on-call.
+            incidents=PRODUCTION_INCIDENTS if production else None,
         )
         # Reached by checkout from inside the VPC only: Express Mode puts it behind an internal
         # load balancer (with its own HTTPS domain) shared by the team's Express services.
@@ -131,5 +153,7 @@ GatedPipeline(
         ),
     ],
     notification_emails=["checkout-team@example.com"],
+    # Failed executions and stages, and waiting approvals, in the team's channel too.
+    incidents=Incidents(chat=[CHECKOUT_CHANNEL]),
 )
 app.synth()

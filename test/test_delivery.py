@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -792,9 +792,217 @@ CASES = [
 ]
 
 
+# Incidents: OpsCenter, investigations, chat channels, paging, notification rules.
+
+OPSITEM = f"arn:aws:ssm:{REGION}:{ACCOUNT}:opsitem:2#CATEGORY=Availability"
+READ_ONLY = "arn:aws:iam::aws:policy/CloudWatchReadOnlyAccess"
+
+
+def alarm(
+    *, alarm_actions: Sequence[Any] = (), ok_actions: Sequence[Any] = (), kind: str = ""
+) -> dict[str, Any]:
+    properties: dict[str, Any] = {"AlarmName": "health"}
+    if alarm_actions:
+        properties["AlarmActions"] = list(alarm_actions)
+    if ok_actions:
+        properties["OKActions"] = list(ok_actions)
+    return {"Type": kind or "AWS::CloudWatch::Alarm", "Properties": properties}
+
+
+def investigation_group(principal: str) -> dict[str, Any]:
+    """A group whose policy lets ``principal`` create investigations, as AWS documents it."""
+    grant = statement(
+        service(principal),
+        ["aiops:CreateInvestigation", "aiops:CreateInvestigationEvent"],
+        Condition={
+            "StringEquals": {"aws:SourceAccount": ACCOUNT},
+            "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:*"},
+        },
+    )
+    return {
+        "Type": "AWS::AIOps::InvestigationGroup",
+        "Properties": {"Name": "platform", "InvestigationGroupPolicy": json.dumps(policy(grant))},
+    }
+
+
+def chat_channel(*, guardrails: list[str] | None, kind: str = "Slack") -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "ConfigurationName": "team",
+        "IamRoleArn": arn("ChatRole"),
+        "SnsTopicArns": [ref("Topic")],
+    }
+    if guardrails is not None:
+        properties["GuardrailPolicies"] = guardrails
+    resource = (
+        "SlackChannelConfiguration" if kind == "Slack" else "MicrosoftTeamsChannelConfiguration"
+    )
+    return {"Type": f"AWS::Chatbot::{resource}", "Properties": properties}
+
+
+def page(**extra: Any) -> dict[str, Any]:
+    return {
+        "Type": "AWS::SNS::Subscription",
+        "Properties": {
+            "TopicArn": ref("Topic"),
+            "Protocol": "https",
+            "Endpoint": "{{resolve:secretsmanager:pagerduty:SecretString:url::}}",
+            **extra,
+        },
+    }
+
+
+def notification_rule(target_type: str, target: str) -> dict[str, Any]:
+    return {
+        "Type": "AWS::CodeStarNotifications::NotificationRule",
+        "Properties": {
+            "Name": "pipeline",
+            "DetailType": "FULL",
+            "EventTypeIds": ["codepipeline-pipeline-pipeline-execution-failed"],
+            "Resource": f"arn:aws:codepipeline:{REGION}:{ACCOUNT}:checkout",
+            "Targets": [{"TargetType": target_type, "TargetAddress": ref(target)}],
+        },
+    }
+
+
+CODESTAR_PUBLISHES = statement(
+    service("codestar-notifications"),
+    "sns:Publish",
+    ref("Topic"),
+    Condition={"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+)
+# The Developer Tools console guide's key statement: through SNS in the region only.
+CODESTAR_USES_KEY = statement(
+    service("codestar-notifications"),
+    ["kms:Decrypt", "kms:GenerateDataKey*"],
+    Condition={"StringEquals": {"kms:ViaService": f"sns.{REGION}.amazonaws.com"}},
+)
+PAGED = {"Alarm": alarm(alarm_actions=[ref("Topic")], ok_actions=[ref("Topic")]), "Topic": topic()}
+
+CASES += [
+    Case(
+        "OpsItem action of another region than the alarm's",
+        broken={"Alarm": alarm(alarm_actions=[OPSITEM.replace(REGION, "eu-west-1")])},
+        fix={"Alarm": alarm(alarm_actions=[OPSITEM])},
+        sender="Alarm",
+        receiver=f"OpsCenter of {ACCOUNT} in {REGION}",
+        problem=f"the action names {ACCOUNT} in eu-west-1, not the alarm's {ACCOUNT} in {REGION}",
+    ),
+    Case(
+        "OpsItem action with a severity CloudWatch does not know",
+        broken={"Alarm": alarm(alarm_actions=[OPSITEM.replace(":opsitem:2", ":opsitem:5")])},
+        fix={"Alarm": alarm(alarm_actions=[OPSITEM])},
+        sender="Alarm",
+        receiver=f"OpsCenter of {ACCOUNT} in {REGION}",
+        problem="'5#CATEGORY=Availability' is not a severity 1-4",
+    ),
+    Case(
+        "OpsItem action on a composite alarm's OK transition",
+        broken={"Alarm": alarm(ok_actions=[OPSITEM], kind="AWS::CloudWatch::CompositeAlarm")},
+        fix={"Alarm": alarm(alarm_actions=[OPSITEM], kind="AWS::CloudWatch::CompositeAlarm")},
+        sender="Alarm",
+        receiver=f"OpsCenter of {ACCOUNT} in {REGION}",
+        problem="OK and INSUFFICIENT_DATA actions may only be SNS or Lambda",
+    ),
+    Case(
+        "investigations in a group whose policy does not let CloudWatch alarms in",
+        broken={
+            "Alarm": alarm(alarm_actions=[arn("Group")]),
+            "Group": investigation_group("cloudwatch"),
+        },
+        fix={"Group": investigation_group("aiops.alarms.cloudwatch")},
+        sender="Alarm",
+        receiver="Group",
+        problem="aiops:CreateInvestigation by aiops.alarms.cloudwatch.amazonaws.com on "
+        f"arn:aws:aiops:{REGION}:{ACCOUNT}:investigation-group/",
+    ),
+    Case(
+        "chat channel without guardrails (AdministratorAccess applies)",
+        broken={
+            "Topic": topic(),
+            "ChatRole": role(service("chatbot")),
+            "Chat": chat_channel(guardrails=None),
+        },
+        fix={"Chat": chat_channel(guardrails=[READ_ONLY])},
+        sender="Topic",
+        receiver="Chat",
+        problem="no GuardrailPolicies: the chat service applies AdministratorAccess",
+    ),
+    Case(
+        "chat channel whose role trusts another service",
+        broken={
+            "Topic": topic(),
+            "ChatRole": role(service("events")),
+            "Chat": chat_channel(guardrails=[READ_ONLY]),
+        },
+        fix={"ChatRole": role(service("chatbot"))},
+        sender="Topic",
+        receiver="Chat",
+        problem="sts:AssumeRole by chatbot.amazonaws.com",
+    ),
+    Case(
+        "paging subscription with raw message delivery",
+        broken={**PAGED, "Page": page(RawMessageDelivery=True)},
+        fix={"Page": page()},
+        sender="Topic",
+        receiver="Page (its https endpoint)",
+        problem="has RawMessageDelivery on",
+    ),
+    Case(
+        "paging through a topic the alarm does not tell on OK",
+        broken={**PAGED, "Alarm": alarm(alarm_actions=[ref("Topic")]), "Page": page()},
+        fix={"Alarm": PAGED["Alarm"]},
+        sender="Topic",
+        receiver="Page (its https endpoint)",
+        problem="app/Alarm publishes to app/Topic on ALARM but not on OK: the page never resolves",
+    ),
+    Case(
+        "notification rule to an encrypted topic whose key policy lacks CodeStar Notifications",
+        broken={
+            "Rule": notification_rule("SNS", "Topic"),
+            "Topic": topic(arn("Key")),
+            "TopicPolicy": topic_policy(CODESTAR_PUBLISHES),
+            "Key": key(KEY_ADMINISTRATION),
+        },
+        fix={"Key": key(KEY_ADMINISTRATION, CODESTAR_USES_KEY)},
+        sender="Rule",
+        receiver="Topic",
+        problem="kms:GenerateDataKey by codestar-notifications.amazonaws.com on "
+        f"arn:aws:kms:{REGION}:{ACCOUNT}:key/Key is implicitly denied",
+    ),
+    Case(
+        "notification rule to a topic whose policy does not allow CodeStar Notifications",
+        broken={
+            "Rule": notification_rule("SNS", "Topic"),
+            "Topic": topic(),
+            "TopicPolicy": topic_policy(),
+        },
+        fix={"TopicPolicy": topic_policy(CODESTAR_PUBLISHES)},
+        sender="Rule",
+        receiver="Topic",
+        problem="sns:Publish by codestar-notifications.amazonaws.com on "
+        f"arn:aws:sns:{REGION}:{ACCOUNT}:Topic is implicitly denied",
+    ),
+    Case(
+        "notification rule naming a Teams channel as a Slack target",
+        broken={
+            "Rule": notification_rule("AWSChatbotSlack", "Chat"),
+            "ChatRole": role(service("chatbot")),
+            "Chat": chat_channel(guardrails=[READ_ONLY], kind="Teams"),
+        },
+        fix={"Rule": notification_rule("AWSChatbotMicrosoftTeams", "Chat")},
+        sender="Rule",
+        receiver="Chat",
+        problem="the target type AWSChatbotSlack names app/Chat, a "
+        "AWS::Chatbot::MicrosoftTeamsChannelConfiguration",
+    ),
+]
+
+
 def pair(resources: dict[str, Any], sender: str, receiver: str) -> delivery.Pair:
     pairs = delivery.check({APP: {"Resources": resources}}, environments=ENVIRONMENTS)
-    found = [p for p in pairs if (p.sender, p.receiver) == (f"{APP}/{sender}", f"{APP}/{receiver}")]
+    # Receivers outside the app (OpsCenter, say) are named without the template.
+    receivers = (f"{APP}/{receiver}", receiver)
+    found = [p for p in pairs if p.sender == f"{APP}/{sender}" and p.receiver in receivers]
     assert len(found) == 1, (
         f"no single {sender} -> {receiver} pair in:\n{delivery.format_pairs(pairs)}"
     )
@@ -1146,6 +1354,38 @@ def expected_pairs(template: dict[str, Any]) -> dict[str, int]:
         if v["name"] == "IMAGE_SECRETS"
     )
     count(RELEASE_RECORDS, secrets)
+    alarm_actions = [
+        json.dumps(action)
+        for kind in (delivery.ALARM, delivery.COMPOSITE_ALARM)
+        for props in of(kind).values()
+        for prop in ("AlarmActions", "OKActions", "InsufficientDataActions")
+        for action in props.get(prop, [])
+    ]
+    groups = set(of(delivery.INVESTIGATION_GROUP))
+    count(delivery.ALARM_TO_OPSCENTER, sum(":opsitem:" in a for a in alarm_actions))
+    count(
+        delivery.ALARM_TO_INVESTIGATION,
+        sum(":aiops:" in a or bool(_refs(json.loads(a)) & groups) for a in alarm_actions),
+    )
+    channels = {**of(delivery.SLACK_CHANNEL), **of(delivery.TEAMS_CHANNEL)}
+    count(
+        delivery.TOPIC_TO_CHAT,
+        sum(len(_refs(p.get("SnsTopicArns", [])) & topics) for p in channels.values()),
+    )
+    count(
+        delivery.TOPIC_TO_HTTPS,
+        sum(
+            1
+            for p in of(delivery.SUBSCRIPTION).values()
+            if p["Protocol"] in ("http", "https") and _refs(p["TopicArn"]) & topics
+        ),
+    )
+    targets = [t for p in of(delivery.NOTIFICATION_RULE).values() for t in p["Targets"]]
+    count(
+        delivery.RULE_TO_CHAT,
+        sum(1 for t in targets if _refs(t["TargetAddress"]) & set(channels)),
+    )
+    count(delivery.RULE_TO_TOPIC, sum(1 for t in targets if _refs(t["TargetAddress"]) & topics))
     return counts
 
 
@@ -1170,7 +1410,12 @@ def _documents(template: dict[str, Any]) -> Iterator[dict[str, Any]]:
     once the caller is done with it."""
     for resource in template["Resources"].values():
         props = resource.get("Properties", {})
-        for key in ("PolicyDocument", "KeyPolicy", "AssumeRolePolicyDocument"):
+        for key in (
+            "PolicyDocument",
+            "KeyPolicy",
+            "AssumeRolePolicyDocument",
+            "InvestigationGroupPolicy",
+        ):
             document = props.get(key)
             if isinstance(document, str):
                 parsed = json.loads(document)
@@ -1235,6 +1480,55 @@ def delete(kind: str) -> Mutation:
             del resources[logical_id]
 
     return mutate
+
+
+def edit(kind: str, change: Callable[[dict[str, Any]], None]) -> Mutation:
+    """A mutation that ``change``s the properties of every resource of type ``kind``."""
+
+    def mutate(template: dict[str, Any]) -> None:
+        for resource in template["Resources"].values():
+            if resource["Type"] == kind:
+                change(resource["Properties"])
+
+    return mutate
+
+
+def opsitem_severity_5(props: dict[str, Any]) -> None:
+    for action in props.get("AlarmActions", []):
+        if ":opsitem:" in json.dumps(action):
+            parts = action["Fn::Join"][1]
+            parts[-1] = re.sub(r":opsitem:\d", ":opsitem:5", parts[-1])
+
+
+def opsitem_on_ok(props: dict[str, Any]) -> None:
+    moved = [a for a in props.get("AlarmActions", []) if ":opsitem:" in json.dumps(a)]
+    if moved:
+        props["AlarmActions"] = [a for a in props["AlarmActions"] if a not in moved]
+        props["OKActions"] = [*props.get("OKActions", []), *moved]
+
+
+def not_told_on_ok(props: dict[str, Any]) -> None:
+    props.pop("OKActions", None)
+
+
+def no_guardrails(props: dict[str, Any]) -> None:
+    props.pop("GuardrailPolicies", None)
+
+
+def raw_delivery(props: dict[str, Any]) -> None:
+    if props["Protocol"] == "https":
+        props["RawMessageDelivery"] = True
+
+
+def swap_chat_targets(props: dict[str, Any]) -> None:
+    swapped = {"AWSChatbotSlack": "AWSChatbotMicrosoftTeams"}
+    swapped |= {v: k for k, v in swapped.items()}
+    for target in props["Targets"]:
+        target["TargetType"] = swapped.get(target["TargetType"], target["TargetType"])
+
+
+def build_events(props: dict[str, Any]) -> None:
+    props["EventTypeIds"] = ["codebuild-project-build-state-failed"]
 
 
 def no_policy_dependency(template: dict[str, Any]) -> None:
@@ -1324,6 +1618,72 @@ MUTATIONS: list[tuple[str, str, Mutation, str]] = [
         "release role: DescribeAlarmHistory",
         drop(acting("cloudwatch:DescribeAlarmHistory")),
         RELEASE_WATCHES,
+    ),
+    (
+        "observed_service/incidents",
+        "OpsItem action: severity 5",
+        edit(delivery.ALARM, opsitem_severity_5),
+        delivery.ALARM_TO_OPSCENTER,
+    ),
+    (
+        "observed_service/incidents",
+        "OpsItem action: on OK",
+        edit(delivery.ALARM, opsitem_on_ok),
+        delivery.ALARM_TO_OPSCENTER,
+    ),
+    (
+        "observed_service/incidents",
+        "incident topic policy: CloudWatch",
+        drop(sid("AllowCloudWatchAlarmsToPublish")),
+        ALARM_TO_TOPIC,
+    ),
+    (
+        "observed_service/incidents",
+        "investigation group policy: CloudWatch alarms",
+        drop(principal("aiops.alarms.cloudwatch.amazonaws.com")),
+        delivery.ALARM_TO_INVESTIGATION,
+    ),
+    (
+        "observed_service/incidents",
+        "chat channels: no guardrails",
+        edit(delivery.SLACK_CHANNEL, no_guardrails),
+        delivery.TOPIC_TO_CHAT,
+    ),
+    (
+        "observed_service/incidents",
+        "trust: chat channel role",
+        drop(principal("chatbot.amazonaws.com")),
+        delivery.TOPIC_TO_CHAT,
+    ),
+    (
+        "observed_service/incidents",
+        "paging: raw message delivery",
+        edit(delivery.SUBSCRIPTION, raw_delivery),
+        delivery.TOPIC_TO_HTTPS,
+    ),
+    (
+        "observed_service/incidents",
+        "paging: not told on OK",
+        edit(delivery.ALARM, not_told_on_ok),
+        delivery.TOPIC_TO_HTTPS,
+    ),
+    (
+        "gated_pipeline/all_options",
+        "notification rule: Slack and Teams targets swapped",
+        edit(delivery.NOTIFICATION_RULE, swap_chat_targets),
+        delivery.RULE_TO_CHAT,
+    ),
+    (
+        "gated_pipeline/all_options",
+        "notification rule: event types of another service",
+        edit(delivery.NOTIFICATION_RULE, build_events),
+        delivery.RULE_TO_CHAT,
+    ),
+    (
+        "gated_pipeline/all_options",
+        "chat channels: no guardrails",
+        edit(delivery.TEAMS_CHANNEL, no_guardrails),
+        delivery.RULE_TO_CHAT,
     ),
     (
         "feature_flagged_deploy/staging_and_production",

@@ -30,6 +30,15 @@ PINNED: dict[str, dict[str, set[str]]] = {
         "AWS::ECS::Cluster": {"DevOpsSharedCluster0EB2B0EF"},
         "AWS::ECS::ExpressGatewayService": {"OrdersServiceD1EFC0D6"},
     },
+    "observed_service/incidents": {
+        # Paging subscriptions are confirmed by the paging tool: a new topic needs it again.
+        "AWS::SNS::Topic": {
+            "CartAlarmTopic4EA92D1F",
+            "CartIncidentsTopic987C2F95",
+            "CheckoutAlarmTopic887F0361",
+            "CheckoutIncidentsTopic754B3ABC",
+        },
+    },
     "gated_pipeline/defaults": {
         "AWS::Logs::LogGroup": {
             "DeliveryBuildLogs0D039A59",

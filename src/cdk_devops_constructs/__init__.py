@@ -9,6 +9,8 @@
   services through gated stages that roll themselves back, with DORA metrics.
 - :class:`ServicePlatform`: one VPC, cluster and load balancer per environment, which services
   of other apps find through SSM parameters at deploy time.
+- :class:`Incidents`: what happens when a service's health signal fails: an OpsItem, the
+  team's chat channels, a paging tool, an investigation, a runbook in every alarm.
 - :class:`IObservedService`: the service contract the pipeline and the flags construct use;
   any construct that honours it works with both.
 """
@@ -24,6 +26,7 @@ from .gated_pipeline import (
     PipelineSource,
     PipelineTest,
 )
+from .incidents import Incidents, OpsItem, PagingEndpoint, SlackChannel, TeamsChannel
 from .observed_service import Deployment, ObservedService
 from .service_contract import DeployTarget, IObservedService, SidecarHost
 from .service_platform import PlatformReference, ServicePlatform
@@ -41,12 +44,17 @@ __all__ = [
     "Gate",
     "GatedPipeline",
     "IObservedService",
+    "Incidents",
     "ObservedService",
+    "OpsItem",
+    "PagingEndpoint",
     "PipelineSource",
     "PipelineTest",
     "PlatformReference",
     "Rollout",
     "ServicePlatform",
     "SidecarHost",
+    "SlackChannel",
+    "TeamsChannel",
     "Variant",
 ]

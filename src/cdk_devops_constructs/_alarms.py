@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from aws_cdk import Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_sns as sns
-from constructs import Construct
+from constructs import Construct, IConstruct
+
+from . import _validation as check
+
+# AlarmDescription: "Length Constraints: Minimum length of 0. Maximum length of 1024."
+# (PutMetricAlarm and PutCompositeAlarm API references). CDK does not check it.
+MAX_DESCRIPTION = 1024
+# The longest a value known only at deployment can be, by pseudo parameter; any other token
+# counts as 255 characters (the longest name most resources take).
+_TOKEN_LENGTHS = {"AWS::AccountId": 12, "AWS::Region": 20, "AWS::Partition": 14}
+_UNKNOWN_TOKEN_LENGTH = 255
 
 
 @dataclass(frozen=True)
@@ -21,6 +33,8 @@ class AlarmSpec:
     description: str
     missing_data: cloudwatch.TreatMissingData
     datapoints: int
+    first_check: str = ""
+    """What a person looks at first when the alarm fires (part of its full description)."""
 
 
 class AlarmFactory:
@@ -33,6 +47,7 @@ class AlarmFactory:
     def metric_alarm(
         self, id: str, spec: AlarmSpec, *, name: str | None = None
     ) -> cloudwatch.Alarm:
+        check_description(self._scope, f"the description of alarm {id}", spec.description)
         # M out of M datapoints: the alarm fires after `datapoints` consecutive breaching
         # periods, so the time to fire is period x datapoints.
         alarm = cloudwatch.Alarm(
@@ -66,6 +81,7 @@ class AlarmFactory:
         incident would only add noise. It exists to be watched by deployments, pipelines and
         feature-flag rollouts.
         """
+        check_description(self._scope, f"the description of alarm {id}", description)
         return cloudwatch.CompositeAlarm(
             self._scope,
             id,
@@ -73,3 +89,34 @@ class AlarmFactory:
             alarm_description=description,
             composite_alarm_name=name,
         )
+
+
+def check_description(scope: IConstruct, what: str, text: str, *, fix: str = "") -> None:
+    """Raise ``ValueError`` when ``text`` may be longer than an AlarmDescription can be; a
+    value known only at deployment counts at its longest."""
+    length = description_length(scope, text)
+    if length > MAX_DESCRIPTION:
+        hint = f": {fix}" if fix else ""
+        check.fail(
+            scope,
+            f"{what} must be at most {MAX_DESCRIPTION} characters (CloudWatch's limit), got "
+            f"{length}{hint}",
+        )
+
+
+def description_length(scope: IConstruct, text: str) -> int:
+    """The length of ``text`` once deployed, tokens counted at their longest."""
+    if not check.is_token(text):
+        return len(text)
+    return _length(Stack.of(scope).resolve(text))
+
+
+def _length(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dict) and list(value) == ["Fn::Join"]:
+        separator, parts = value["Fn::Join"]
+        return len(separator) * max(len(parts) - 1, 0) + sum(_length(p) for p in parts)
+    if isinstance(value, dict) and list(value) == ["Ref"]:
+        return _TOKEN_LENGTHS.get(value["Ref"], _UNKNOWN_TOKEN_LENGTH)
+    return _UNKNOWN_TOKEN_LENGTH

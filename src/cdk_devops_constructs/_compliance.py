@@ -76,9 +76,10 @@ _DEPLOYMENT_TIME_FUNCTION = (
 )
 
 _HEALTH_SIGNAL = (
-    "The health signal is read by ECS deployments, pipeline gates and AppConfig rollouts. It "
-    "repeats the service's critical alarms, each of which notifies the alarm topic and says "
-    "which signal broke: an action here would send every incident twice."
+    "incidents=Incidents(ops_item=None) with no chat channel, paging endpoint or investigation "
+    "group was passed: the health signal starts no incident by the user's choice. It is read by "
+    "ECS deployments, pipeline gates and AppConfig rollouts, and the critical alarms it "
+    "combines each notify the alarm topic, saying which signal broke."
 )
 _NO_OBJECT_LOCK = (
     "Objects expire by a lifecycle rule (logs after a year, artifacts after 90 days); Object "
@@ -223,6 +224,15 @@ ACKNOWLEDGMENTS: dict[str, dict[str, str]] = {
     "health-signal-alarm": {
         "NIST.800.53.R5-CloudWatchAlarmAction": _HEALTH_SIGNAL,
         "cloudwatch_alarm_action_check": _HEALTH_SIGNAL,
+    },
+    "chat-channel-role": {
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
+        "CloudWatchReadOnlyAccess]": (
+            "The AWS-managed policy the Amazon Q Developer in chat applications guide names for "
+            "channel roles (it shows alarms, their graphs and logs in the channel); AWS keeps it "
+            "current as the chat service changes. The role is assumable by the chat service "
+            "only, and the same read-only policy is the channels' guardrail."
+        ),
     },
     "deployment-time-function": {
         "NIST.800.53.R5-LambdaConcurrency": _DEPLOYMENT_TIME_FUNCTION,

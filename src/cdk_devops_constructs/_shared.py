@@ -30,11 +30,7 @@ class SharedInfrastructure(Construct):
 
     @classmethod
     def of(cls, scope: IConstruct) -> SharedInfrastructure:
-        stack = Stack.of(scope)
-        existing = stack.node.try_find_child(cls.ID)
-        if isinstance(existing, SharedInfrastructure):
-            return existing
-        return cls(stack, cls.ID)
+        return once(Stack.of(scope), cls, cls.ID)
 
     @property
     def log_bucket(self) -> s3.Bucket:
@@ -76,6 +72,15 @@ class SharedInfrastructure(Construct):
     def _child(self, id: str, kind: type[T]) -> T | None:
         child = self.node.try_find_child(id)
         return child if isinstance(child, kind) else None
+
+
+C = TypeVar("C", bound=Construct)
+
+
+def once(parent: Construct, kind: type[C], id: str) -> C:
+    """The child ``id`` of ``parent``, a ``kind(parent, id)`` created on first use."""
+    existing = parent.node.try_find_child(id)
+    return existing if isinstance(existing, kind) else kind(parent, id)
 
 
 def named_cluster(scope: Construct, id: str, vpc: ec2.IVpc, name: str | None = None) -> ecs.Cluster:

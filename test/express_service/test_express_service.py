@@ -248,7 +248,10 @@ def test_every_alarm_notifies_the_topic_and_the_health_signal_reads_at_most_ten_
     by_name = alarms(built)
     for name, alarm in by_name.items():
         if name.endswith("-health"):
-            assert "AlarmActions" not in alarm
+            # It does not notify the alarm topic: its one action opens an OpsItem (incidents).
+            (action,) = alarm["AlarmActions"]
+            assert action["Fn::Join"][1][-1].endswith(":opsitem:2#CATEGORY=Availability")
+            assert "OKActions" not in alarm
             stats = [m for m in alarm["Metrics"] if "MetricStat" in m]
             assert len(stats) == 10, "CloudWatch allows 10 metrics in one alarm"
         else:

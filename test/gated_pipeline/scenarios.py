@@ -21,12 +21,14 @@ from cdk_devops_constructs import (
     DeployStage,
     Gate,
     GatedPipeline,
+    Incidents,
     ObservedService,
     PipelineSource,
     PipelineTest,
 )
 
 from harness.scenarios import scenario, team_key
+from observed_service.scenarios import SLACK, TEAMS
 
 CONNECTION_ARN = (
     "arn:aws:codeconnections:us-east-1:123456789012:connection/0b1f7c2a-5d9e-4c3b-9a7e-1c2d3e4f5a6b"
@@ -79,7 +81,8 @@ def defaults(stack: cdk.Stack) -> GatedPipeline:
 @scenario("gated_pipeline/all_options")
 def all_options(stack: cdk.Stack) -> GatedPipeline:
     """Every option away from its default: trigger filters, own key and topic, AES-256 images,
-    a tuned build, two tests, three stages with every gate."""
+    a tuned build, two tests, three stages with every gate, chat channels told of failures and
+    approvals."""
     key = team_key(stack, "TeamKey")
     topic = sns.Topic(stack, "TeamTopic", master_key=key, enforce_ssl=True)
     dev_api, dev_web = service(stack, "DevApi"), service(stack, "DevWeb")
@@ -111,6 +114,7 @@ def all_options(stack: cdk.Stack) -> GatedPipeline:
         log_retention=cdk.aws_logs.RetentionDays.TWO_YEARS,
         notification_emails=["team@example.com", "sre@example.com"],
         notification_topic=topic,
+        incidents=Incidents(chat=[SLACK, TEAMS]),
         tests=[
             PipelineTest(
                 name="Unit",

@@ -63,12 +63,18 @@ APPCONFIG_ENVIRONMENT = "AWS::AppConfig::Environment"
 APPCONFIG_DEPLOYMENT = "AWS::AppConfig::Deployment"
 EXTENSION_ASSOCIATION = "AWS::AppConfig::ExtensionAssociation"
 SECRET = "AWS::SecretsManager::Secret"
+SUBSCRIPTION = "AWS::SNS::Subscription"
+SLACK_CHANNEL = "AWS::Chatbot::SlackChannelConfiguration"
+TEAMS_CHANNEL = "AWS::Chatbot::MicrosoftTeamsChannelConfiguration"
+NOTIFICATION_RULE = "AWS::CodeStarNotifications::NotificationRule"
+INVESTIGATION_GROUP = "AWS::AIOps::InvestigationGroup"
 
 # Problem kinds. Every kind makes a pair denied: what cannot be shown allowed is not assumed to be.
 DENIED = "denied"
 UNRESOLVED_VALUE = "unresolved"
 NOT_EVALUABLE = "not evaluable"
 ORDER = "order"
+MISCONFIGURED = "misconfigured"  # AWS accepts it, but the delivery does not do its job
 
 # The account Elastic Load Balancing writes access logs from, per region (regions opened before
 # August 2022; the others only accept the service principal).
@@ -127,6 +133,20 @@ REQUEST_CONTEXTS: Mapping[str, tuple[tuple[str, ...], ...]] = {
     # principal (undocumented source keys, so with and without).
     "elb->s3": (_TLS,),
     "logdelivery.elb->s3": ((*_SOURCE, *_TLS), _TLS),
+    # CodeStar Notifications to a topic: the Developer Tools console guide's topic statement
+    # has no condition, its troubleshooting page adds aws:SourceAccount; whether it sends
+    # aws:SourceArn is undocumented: with and without.
+    # https://docs.aws.amazon.com/dtconsole/latest/userguide/set-up-sns.html
+    "codestar-notifications->sns": ((*_SOURCE, *_TLS), ("aws:SourceAccount", *_TLS)),
+    # Its key statement conditions on kms:ViaService (SNS in the region); source keys
+    # undocumented: with and without.
+    "codestar-notifications->kms": (("kms:ViaService", *_SOURCE), ("kms:ViaService",)),
+    # CloudWatch alarms starting investigations: the investigation group policy AWS documents
+    # (CfnInvestigationGroup, PutInvestigationGroupPolicy) conditions on both source keys.
+    "aiops.alarms->aiops": (_SOURCE,),
+    # The chat service subscribing its configuration to a topic: undocumented (it creates the
+    # subscription itself), so only an explicit Deny is reported, under TLS.
+    "chatbot->sns": (_TLS,),
 }
 
 
@@ -591,6 +611,8 @@ _NAME_PROPERTIES: dict[str, tuple[str, bool]] = {
     "AWS::ECR::Repository": ("RepositoryName", True),
     LAMBDA_FUNCTION: ("FunctionName", False),
     SECRET: ("Name", False),
+    SLACK_CHANNEL: ("ConfigurationName", False),
+    TEAMS_CHANNEL: ("ConfigurationName", False),
 }
 
 _Model = Callable[[App, Resource], _Physical]
@@ -738,6 +760,28 @@ def _secret(app: App, r: Resource) -> _Physical:
     return _Physical(arn, {"Id": arn, "Name": name})
 
 
+def _chat_configuration(kind: str) -> _Model:
+    """A chat channel configuration: Ref is its ARN, global (no region)."""
+
+    def model(app: App, r: Resource) -> _Physical:
+        env = app.env(r)
+        arn = f"arn:{env.partition}:chatbot::{env.account}:chat-configuration/{kind}/{app.name(r)}"
+        return _Physical(arn, {"Arn": arn})
+
+    return model
+
+
+def _generated_arn(service: str, resource: str, length: int = 16) -> _Model:
+    """A resource whose ID AWS generates (an investigation group, a notification rule): Ref and
+    Arn are its ARN, with a stand-in ID of ``length`` letters and digits."""
+
+    def model(app: App, r: Resource) -> _Physical:
+        arn = _arn(app.env(r), service, f"{resource}/{_digest(r.key, length)}")
+        return _Physical(arn, {"Arn": arn})
+
+    return model
+
+
 _MODELS: dict[str, _Model] = {
     TOPIC: _topic,
     KEY: _key,
@@ -768,6 +812,10 @@ _MODELS: dict[str, _Model] = {
     "AWS::CodeBuild::ReportGroup": _named("codebuild", "report-group/{name}", ref_is_arn=True),
     "AWS::SSM::Parameter": _parameter,
     SECRET: _secret,
+    SLACK_CHANNEL: _chat_configuration("slack-channel"),
+    TEAMS_CHANNEL: _chat_configuration("microsoft-teams-channel"),
+    INVESTIGATION_GROUP: _generated_arn("aiops", "investigation-group"),
+    NOTIFICATION_RULE: _generated_arn("codestar-notifications", "notificationrule", 40),
 }
 
 # --- The IAM evaluator ----------------------------------------------------------------------
@@ -1911,6 +1959,282 @@ def _deploys_express(app: App, role: Resource, service: Resource) -> list[Proble
     return problems
 
 
+# --- Incidents: OpsCenter, investigations, chat channels, paging, notification rules --------
+
+ALARM_TO_OPSCENTER = "CloudWatch alarm actions create OpsItems"
+ALARM_TO_INVESTIGATION = "CloudWatch alarm actions start investigations in the group"
+TOPIC_TO_CHAT = "the chat channel configuration posts the topic's notifications"
+TOPIC_TO_HTTPS = "SNS delivers the topic's notifications to the HTTPS endpoint"
+RULE_TO_CHAT = "CodeStar Notifications post the rule's events in the chat channel"
+RULE_TO_TOPIC = "CodeStar Notifications publish the rule's events to the topic"
+
+# arn:aws:ssm:<region>:<account>:opsitem:<severity>#CATEGORY=<category>: severity 1-4, the
+# categories as written (case-sensitive). Systems Manager user guide, "Configure an existing
+# alarm to create OpsItems (programmatically)"; PutMetricAlarm API reference.
+OPSITEM_ACTION = re.compile(r"arn:([a-z-]+):ssm:([a-z0-9-]+):(\d{12}):opsitem:(.*)")
+OPSITEM_DETAIL = re.compile(r"[1-4](#CATEGORY=(Availability|Cost|Performance|Recovery|Security))?")
+# The group's ARN, optionally with a deduplication string (CloudWatch user guide, "Configure
+# alarms to create investigations"); the group ID is 16 letters and digits (AIOps API).
+INVESTIGATION_ACTION = re.compile(
+    r"arn:([a-z-]+):aiops:([a-z0-9-]+):(\d{12}):investigation-group/([A-Za-z0-9]{16})"
+    r"(#DEDUPE_STRING=.+)?"
+)
+INVESTIGATION_ACTIONS = ("aiops:CreateInvestigation", "aiops:CreateInvestigationEvent")
+ALARMS_PRINCIPAL = {"Service": "aiops.alarms.cloudwatch.amazonaws.com"}
+MAX_ALARM_ACTIONS = 5  # per action list (PutMetricAlarm, PutCompositeAlarm)
+CHAT_TARGETS = {"AWSChatbotSlack": SLACK_CHANNEL, "AWSChatbotMicrosoftTeams": TEAMS_CHANNEL}
+# What a notification rule's event type IDs start with, by the service of its resource
+# (Developer Tools console user guide, "Events for notification rules").
+EVENT_PREFIXES = {
+    "codepipeline": "codepipeline-pipeline-",
+    "codebuild": "codebuild-project-",
+    "codecommit": "codecommit-repository-",
+    "codedeploy": "codedeploy-application-",
+}
+
+
+def _alarm_incident_actions(app: App) -> Iterator[Pair]:
+    """Every OpsItem and investigation action of every alarm."""
+    for alarm in app.of_type(ALARM, COMPOSITE_ALARM):
+        props = app.props(alarm)
+        for prop in _ALARM_ACTIONS:
+            for action in (_text(a) for a in _as_list(props.get(prop, []))):
+                if ":ssm:" in action and ":opsitem:" in action:
+                    problems = _alarm_only(app, alarm, prop) + _opsitem_problems(app, alarm, action)
+                    env = app.env(alarm)
+                    receiver = f"OpsCenter of {env.account} in {env.region}"
+                    yield Pair(alarm.key, receiver, ALARM_TO_OPSCENTER, problems)
+                elif ":aiops:" in action:
+                    yield _investigation_pair(app, alarm, prop, action)
+
+
+def _alarm_only(app: App, alarm: Resource, prop: str) -> list[Problem]:
+    """An OpsItem or investigation action acts on ALARM, in an alarm whose actions run."""
+    props, problems = app.props(alarm), []
+    if prop != "AlarmActions":
+        why = (
+            "a composite alarm's OK and INSUFFICIENT_DATA actions may only be SNS or Lambda"
+            if alarm.type == COMPOSITE_ALARM
+            else "CloudWatch documents it for the ALARM state only"
+        )
+        problems.append(Problem(MISCONFIGURED, f"the action is in {prop}: {why}"))
+    if _text(props.get("ActionsEnabled", True)) == "false":
+        problems.append(Problem(MISCONFIGURED, f"{alarm.key} has ActionsEnabled false"))
+    count = len(_as_list(props.get(prop, [])))
+    if count > MAX_ALARM_ACTIONS:
+        message = f"{prop} of {alarm.key} holds {count} actions; CloudWatch allows"
+        problems.append(Problem(DENIED, f"{message} {MAX_ALARM_ACTIONS}"))
+    return problems
+
+
+def _in_alarm_environment(app: App, alarm: Resource, region: str, account: str) -> list[Problem]:
+    env = app.env(alarm)
+    if (region, account) == (env.region, env.account):
+        return []
+    message = f"the action names {account} in {region}, not the alarm's {env.account} in"
+    return [Problem(DENIED, f"{message} {env.region}")]
+
+
+def _opsitem_problems(app: App, alarm: Resource, action: str) -> list[Problem]:
+    if UNRESOLVED in action:
+        return [_unresolved_problem("the OpsItem action", action)]
+    match = OPSITEM_ACTION.fullmatch(action)
+    if match is None:
+        return [Problem(DENIED, f"{action} is not an OpsItem action ARN")]
+    _, region, account, detail = match.groups()
+    problems = _in_alarm_environment(app, alarm, region, account)
+    if not OPSITEM_DETAIL.fullmatch(detail):
+        message = f"{detail!r} is not a severity 1-4 with an optional #CATEGORY= of"
+        categories = "Availability, Cost, Performance, Recovery, Security"
+        problems.append(Problem(DENIED, f"{message} {categories}"))
+    return problems
+
+
+def _investigation_pair(app: App, alarm: Resource, prop: str, action: str) -> Pair:
+    """The action's ARN, and the group's resource policy when the app defines the group."""
+    problems = _alarm_only(app, alarm, prop)
+    if UNRESOLVED in action:
+        return Pair(alarm.key, action, ALARM_TO_INVESTIGATION, [_unresolved_problem("it", action)])
+    match = INVESTIGATION_ACTION.fullmatch(action)
+    if match is None:
+        return Pair(
+            alarm.key,
+            action,
+            ALARM_TO_INVESTIGATION,
+            [*problems, Problem(DENIED, f"{action} is not an investigation group ARN")],
+        )
+    problems += _in_alarm_environment(app, alarm, match.group(2), match.group(3))
+    group_arn = action.split("#", 1)[0]
+    group = app.find(group_arn, INVESTIGATION_GROUP)
+    if group is None:
+        return Pair(alarm.key, group_arn, ALARM_TO_INVESTIGATION, problems)
+    values = _source_values(app, alarm, app.attribute(alarm, "Arn"))
+    text = app.text(group.properties.get("InvestigationGroupPolicy", "{}"), group.template)
+    if UNRESOLVED in text:
+        problems.append(_unresolved_problem(f"InvestigationGroupPolicy of {group.key}", text))
+    else:
+        policy = (f"investigation group policy of {group.key}", json.loads(text))
+        contexts = _contexts("aiops.alarms->aiops", values)
+        problems += _denials(policy, ALARMS_PRINCIPAL, INVESTIGATION_ACTIONS, group_arn, contexts)
+    return Pair(alarm.key, group.key, ALARM_TO_INVESTIGATION, problems)
+
+
+def _chat_subscriptions(app: App) -> Iterator[Pair]:
+    """A chat channel configuration naming a topic: the chat service subscribes it."""
+    for configuration in app.of_type(SLACK_CHANNEL, TEAMS_CHANNEL):
+        for arn in _as_list(app.props(configuration).get("SnsTopicArns", [])):
+            topic = _receiver(app, arn, [TOPIC], configuration)
+            if isinstance(topic, str):
+                yield Pair(
+                    configuration.key, topic, TOPIC_TO_CHAT, [_unresolved_problem("it", topic)]
+                )
+            elif topic is not None:
+                problems = _chat_problems(app, configuration) + _subscribe_denials(app, topic)
+                yield Pair(topic.key, configuration.key, TOPIC_TO_CHAT, problems)
+
+
+def _chat_problems(app: App, configuration: Resource) -> list[Problem]:
+    """The configuration's role trusts the chat service, and its guardrails are explicit and
+    not administrative: "The AWS managed 'AdministratorAccess' policy is applied as a default
+    if this is not set" (CloudFormation, GuardrailPolicies)."""
+    props, problems = app.props(configuration), []
+    role = _receiver(app, props.get("IamRoleArn", ""), [ROLE], configuration)
+    if isinstance(role, str):
+        problems.append(_unresolved_problem(f"IamRoleArn of {configuration.key}", role))
+    elif role is not None:
+        values = _source_values(app, configuration, app.ref(configuration))
+        contexts = _contexts("service->sts", values)
+        problems += _trust_denials(app, role, {"Service": "chatbot.amazonaws.com"}, contexts)
+    guardrails = [_text(g) for g in _as_list(props.get("GuardrailPolicies", []))]
+    if not guardrails:
+        message = "no GuardrailPolicies: the chat service applies AdministratorAccess"
+        problems.append(Problem(MISCONFIGURED, f"{configuration.key} has {message}"))
+    for guardrail in guardrails:
+        if guardrail.endswith(":policy/AdministratorAccess") or "/aws-service-role/" in guardrail:
+            message = f"{configuration.key} has the guardrail {guardrail}"
+            problems.append(Problem(MISCONFIGURED, f"{message}: administrative or a service role"))
+    if _text(props.get("LoggingLevel", "NONE")) not in ("ERROR", "INFO", "NONE"):
+        problems.append(Problem(DENIED, f"{configuration.key} has an unknown LoggingLevel"))
+    return problems
+
+
+def _subscribe_denials(app: App, topic: Resource) -> list[Problem]:
+    """The chat service subscribes with a request AWS does not document: only an explicit
+    Deny in the topic policy is certain to stop it."""
+    problems = []
+    for label, document in _topic_policies(app, topic):
+        for context in _contexts("chatbot->sns", {"aws:SecureTransport": True}):
+            request = Request(
+                {"Service": "chatbot.amazonaws.com"}, "sns:Subscribe", app.ref(topic), context
+            )
+            decision = evaluate(document, request)
+            if decision.effect is Effect.EXPLICIT_DENY:
+                problems.append(
+                    Problem(
+                        DENIED, f"{label}: sns:Subscribe by chatbot.amazonaws.com is {decision}"
+                    )
+                )
+    return problems
+
+
+def _https_subscriptions(app: App) -> Iterator[Pair]:
+    """A topic's HTTP(S) subscription: a paging tool's endpoint (never printed: it holds a
+    key)."""
+    for subscription in app.of_type(SUBSCRIPTION):
+        props = app.props(subscription)
+        protocol = _text(props.get("Protocol", "")).lower()
+        if protocol not in ("http", "https"):
+            continue
+        topic = _receiver(app, props.get("TopicArn", ""), [TOPIC], subscription)
+        receiver = f"{subscription.key} (its {protocol} endpoint)"
+        if isinstance(topic, str):
+            yield Pair(subscription.key, topic, TOPIC_TO_HTTPS, [_unresolved_problem("it", topic)])
+        elif topic is not None:
+            problems = _endpoint_problems(app, subscription, protocol)
+            yield Pair(topic.key, receiver, TOPIC_TO_HTTPS, problems + _resolves_on_ok(app, topic))
+
+
+def _endpoint_problems(app: App, subscription: Resource, protocol: str) -> list[Problem]:
+    """HTTPS, and the SNS envelope kept: a paging tool reads its Subject (ALARM: or OK:)."""
+    props, problems = app.props(subscription), []
+    endpoint = _text(subscription.properties.get("Endpoint", ""))  # as written: a reference
+    if protocol != "https" or not endpoint.startswith(("https://", "{{resolve:")):
+        message = "is not delivered over HTTPS: the page and the key in its URL travel in clear"
+        problems.append(Problem(MISCONFIGURED, f"{subscription.key} {message}"))
+    if _text(props.get("RawMessageDelivery", "false")) == "true":
+        message = "has RawMessageDelivery on: the paging tool loses the SNS envelope it reads"
+        problems.append(Problem(MISCONFIGURED, f"{subscription.key} {message}"))
+    return problems
+
+
+def _resolves_on_ok(app: App, topic: Resource) -> list[Problem]:
+    """Every alarm that pages through ``topic`` on ALARM tells it on OK too, so the page
+    resolves."""
+    arn, problems = app.ref(topic), []
+    for alarm in app.of_type(ALARM, COMPOSITE_ALARM):
+        props = app.props(alarm)
+        alarm_actions = [_text(a) for a in _as_list(props.get("AlarmActions", []))]
+        ok_actions = [_text(a) for a in _as_list(props.get("OKActions", []))]
+        if arn in alarm_actions and arn not in ok_actions:
+            message = f"{alarm.key} publishes to {topic.key} on ALARM but not on OK"
+            problems.append(Problem(MISCONFIGURED, f"{message}: the page never resolves"))
+    return problems
+
+
+def _notification_rules(app: App) -> Iterator[Pair]:
+    for rule in app.of_type(NOTIFICATION_RULE):
+        props = app.props(rule)
+        source = _rule_source_problems(rule, props)
+        values = {
+            **_source_values(app, rule, app.ref(rule)),
+            "kms:ViaService": f"sns.{app.env(rule).region}.{URL_SUFFIX}",
+        }
+        for target in _as_list(props.get("Targets", [])):
+            kind, address = _text(target.get("TargetType", "")), target.get("TargetAddress", "")
+            if kind == "SNS":
+                publish = functools.partial(
+                    _topic_delivery, app, sender="codestar-notifications", values=values
+                )
+                topic = _receiver(app, address, [TOPIC], rule)
+                yield from _pair(rule, topic, RULE_TO_TOPIC, _after(source, publish))
+            elif kind in CHAT_TARGETS:
+                configuration = _receiver(app, address, [SLACK_CHANNEL, TEAMS_CHANNEL], rule)
+                post = functools.partial(_chat_target_problems, app, kind)
+                yield from _pair(rule, configuration, RULE_TO_CHAT, _after(source, post))
+            else:
+                message = (
+                    f"TargetType {kind!r} is not SNS, AWSChatbotSlack or AWSChatbotMicrosoftTeams"
+                )
+                yield Pair(rule.key, _text(address), RULE_TO_CHAT, [Problem(DENIED, message)])
+
+
+def _after(first: list[Problem], problems_of: _Problems) -> _Problems:
+    """``problems_of``, after ``first``."""
+    return lambda receiver: first + problems_of(receiver)
+
+
+def _rule_source_problems(rule: Resource, props: Mapping[str, Any]) -> list[Problem]:
+    """The rule is enabled, and its event types are of its resource's kind."""
+    problems = []
+    if _text(props.get("Status", "ENABLED")) != "ENABLED":
+        problems.append(Problem(MISCONFIGURED, f"{rule.key} is not ENABLED"))
+    resource = _text(props.get("Resource", ""))
+    prefix = EVENT_PREFIXES.get(resource.split(":")[2] if resource.count(":") > 2 else "")
+    for event in (_text(e) for e in _as_list(props.get("EventTypeIds", []))):
+        if prefix is None or not event.startswith(prefix):
+            message = f"the event type {event!r} is not one of {resource}'s"
+            problems.append(Problem(MISCONFIGURED, message))
+    return problems
+
+
+def _chat_target_problems(app: App, kind: str, configuration: Resource) -> list[Problem]:
+    problems = _chat_problems(app, configuration)
+    if CHAT_TARGETS[kind] != configuration.type:
+        message = f"the target type {kind} names {configuration.key}, a {configuration.type}"
+        problems.append(Problem(DENIED, message))
+    return problems
+
+
 _PAIR_FINDERS: tuple[Callable[[App], Iterator[Pair]], ...] = (
     _alarm_notifications,
     _rule_targets,
@@ -1924,6 +2248,10 @@ _PAIR_FINDERS: tuple[Callable[[App], Iterator[Pair]], ...] = (
     _service_role_trusts,
     _release_actions,
     _express_deploys,
+    _alarm_incident_actions,
+    _chat_subscriptions,
+    _https_subscriptions,
+    _notification_rules,
 )
 
 # --- Public API ---------------------------------------------------------------------------------

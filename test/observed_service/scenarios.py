@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import json
+
 import aws_cdk as cdk
+from aws_cdk import aws_aiops as aiops
 from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_secretsmanager as secretsmanager
 
-from cdk_devops_constructs import Deployment, ObservedService
+from cdk_devops_constructs import (
+    Deployment,
+    Incidents,
+    ObservedService,
+    OpsItem,
+    PagingEndpoint,
+    SlackChannel,
+    TeamsChannel,
+)
 
+from harness.compliance import ACCOUNT, REGION
 from harness.scenarios import imported_platform, scenario, team_key
 
 IMAGE = "public.ecr.aws/nginx/nginx-unprivileged:1.28-alpine"
@@ -19,6 +32,13 @@ WEB_ACL_ARN = (
     "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/platform/"
     "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"
 )
+SLACK = SlackChannel(workspace_id="T0123ABCDEF", channel_id="C0123ABCDEF")
+TEAMS = TeamsChannel(
+    tenant_id="0b1f7c2a-5d9e-4c3b-9a7e-1c2d3e4f5a6b",
+    team_id="9a7e1c2d-3e4f-4a6b-8b1f-7c2a5d9e4c3b",
+    channel_id="19%3ab6ef35dc342d56ba5654e6fc6d25a071%40thread.tacv2",
+)
+RUNBOOK = "https://wiki.example.com/runbooks/checkout"
 
 
 def image() -> ecs.ContainerImage:
@@ -74,6 +94,75 @@ def all_options(stack: cdk.Stack) -> ObservedService:
     )
 
 
+@scenario("observed_service/incidents")
+def incidents(stack: cdk.Stack) -> tuple[ObservedService, ObservedService]:
+    """Two services of one team: critical OpsItems, the team's Slack and Teams channels (one
+    configuration each for the stack, subscribed to both incident topics), PagerDuty from
+    Secrets Manager, the account's investigation group (defined here, so that its policy is
+    checked), a runbook."""
+    group = investigation_group(stack)
+    checkout = ObservedService(
+        stack,
+        "Checkout",
+        image=image(),
+        alarm_emails=["checkout-oncall@example.com"],
+        incidents=Incidents(
+            ops_item=OpsItem(severity=cloudwatch_actions.OpsItemSeverity.CRITICAL),
+            chat=[SLACK, TEAMS],
+            paging=[
+                PagingEndpoint(
+                    "PagerDuty",
+                    cdk.SecretValue.secrets_manager("checkout/pagerduty", json_field="url"),
+                )
+            ],
+            investigation_group_arn=group.attr_arn,
+            runbook_url=RUNBOOK,
+        ),
+    )
+    cart = ObservedService(
+        stack,
+        "Cart",
+        image=image(),
+        tracing=False,
+        alarm_emails=["checkout-oncall@example.com"],
+        incidents=Incidents(
+            ops_item=OpsItem(
+                severity=cloudwatch_actions.OpsItemSeverity.MEDIUM,
+                category=cloudwatch_actions.OpsItemCategory.PERFORMANCE,
+            ),
+            chat=[SLACK],
+        ),
+    )
+    return checkout, cart
+
+
+def investigation_group(stack: cdk.Stack) -> aiops.CfnInvestigationGroup:
+    """The account's investigation group as a platform team creates it once per region, with
+    the resource policy CloudWatch alarms need (CfnInvestigationGroup's documented example)."""
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "aiops.alarms.cloudwatch.amazonaws.com"},
+                "Action": ["aiops:CreateInvestigation", "aiops:CreateInvestigationEvent"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"aws:SourceAccount": ACCOUNT},
+                    "ArnLike": {"aws:SourceArn": f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:*"},
+                },
+            }
+        ],
+    }
+    return aiops.CfnInvestigationGroup(
+        stack,
+        "InvestigationGroup",
+        name="platform",
+        role_arn=f"arn:aws:iam::{ACCOUNT}:role/platform-investigations",
+        investigation_group_policy=json.dumps(policy),
+    )
+
+
 @scenario("observed_service/bring_your_own")
 def bring_your_own(stack: cdk.Stack) -> ObservedService:
     """A platform team's shared VPC, cluster and alarm topic, imported by ARN/ID."""
@@ -87,6 +176,8 @@ def bring_your_own(stack: cdk.Stack) -> ObservedService:
         alarm_topic=platform.alarm_topic,
         alarm_emails=["inventory@example.com"],
         tracing=False,
+        # The platform routes incidents from its own alarm topic: the service starts none.
+        incidents=Incidents(ops_item=None),
     )
 
 

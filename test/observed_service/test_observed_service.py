@@ -514,7 +514,10 @@ def test_the_health_signal_is_one_metric_alarm_over_the_critical_signals(built: 
     assert health["Threshold"] == 1
     assert health["EvaluationPeriods"] == health["DatapointsToAlarm"] == 3
     assert health["TreatMissingData"] == "notBreaching"
-    assert "AlarmActions" not in health, "the critical alarms notify; this is a signal"
+    # The critical alarms notify the alarm topic; the signal starts the incident (an OpsItem).
+    (action,) = health["AlarmActions"]
+    assert action["Fn::Join"][1][-1].endswith(":opsitem:2#CATEGORY=Availability")
+    assert "OKActions" not in health
     service = built.value
     assert service.health_alarm_name == health["AlarmName"]
     assert len(service.critical_alarms) == 4

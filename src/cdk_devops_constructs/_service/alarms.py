@@ -15,7 +15,6 @@ from constructs import Construct
 
 from .. import _validation as check
 from .._alarms import AlarmFactory, AlarmSpec
-from .._compliance import acknowledge
 from .metrics import ServiceMetrics
 
 ALARM_KEYS = ("cpu", "memory", "errors", "latency", "unhealthy_hosts", "running_tasks")
@@ -72,14 +71,17 @@ class ServiceAlarms:
 
     :param alarms: key (``ALARM_KEYS``) -> metric alarm that notifies on ALARM and on OK.
     :param specs: key -> what each alarm watches, for the dashboard's threshold lines.
-    :param health_alarm: the health signal, a metric alarm without actions of its own.
+    :param health_alarm: the health signal, a metric alarm; its actions are the incident
+        route (``incidents``), not the alarm topic.
     :param health_alarm_name: its literal name.
+    :param health_spec: what the health signal watches.
     """
 
     alarms: dict[str, cloudwatch.Alarm]
     specs: dict[str, AlarmSpec]
     health_alarm: cloudwatch.Alarm
     health_alarm_name: str
+    health_spec: AlarmSpec
 
     @property
     def critical(self) -> list[cloudwatch.IAlarm]:
@@ -108,7 +110,8 @@ def build_alarms(
     topic: sns.ITopic,
     names: dict[str, str],
 ) -> ServiceAlarms:
-    """The alarms (under ``scope``/``Alarms``), each notifying ``topic``, and the health signal."""
+    """The alarms (under ``scope``/``Alarms``), each notifying ``topic``, and the health signal,
+    which notifies nothing here: ``incidents`` gives it its actions."""
     specs, health = _specs(service_name, metrics, thresholds)
     alarms_scope = Construct(scope, "Alarms")
     factory = AlarmFactory(alarms_scope, topic)
@@ -116,13 +119,13 @@ def build_alarms(
         key: factory.metric_alarm(_pascal(key), spec, name=names[key])
         for key, spec in specs.items()
     }
-    # The health signal: one metric alarm over the critical signals, without actions of its
-    # own (each critical alarm already notifies, saying which signal broke).
+    # The health signal: one metric alarm over the critical signals. It does not notify the
+    # alarm topic (each critical alarm already does, saying which signal broke): its actions
+    # are the incident route.
     health_alarm = AlarmFactory(alarms_scope, None).metric_alarm(
         "Health", health, name=names["health"]
     )
-    acknowledge(health_alarm, "health-signal-alarm")
-    return ServiceAlarms(alarms, specs, health_alarm, names["health"])
+    return ServiceAlarms(alarms, specs, health_alarm, names["health"], health)
 
 
 def threshold_label(spec: AlarmSpec) -> str:
@@ -145,35 +148,56 @@ def _specs(
         metric: cloudwatch.IMetric,
         threshold: float,
         description: str,
+        first_check: str,
         comparison: cloudwatch.ComparisonOperator = greater,
     ) -> AlarmSpec:
-        return AlarmSpec(metric, threshold, comparison, description, quiet, t.datapoints)
+        return AlarmSpec(
+            metric, threshold, comparison, description, quiet, t.datapoints, first_check
+        )
 
     specs = {
-        "cpu": spec(m.cpu(), t.cpu_percent, f"{name}: CPU above {t.cpu_percent}% {window}."),
+        "cpu": spec(
+            m.cpu(),
+            t.cpu_percent,
+            f"{name}: CPU above {t.cpu_percent}% {window}.",
+            "the dashboard's CPU and Requests graphs: more traffic than the tasks can serve, "
+            "and whether autoscaling reached its maximum.",
+        ),
         "memory": spec(
-            m.memory(), t.memory_percent, f"{name}: memory above {t.memory_percent}% {window}."
+            m.memory(),
+            t.memory_percent,
+            f"{name}: memory above {t.memory_percent}% {window}.",
+            "the dashboard's Memory graph and Recent errors: a task that reaches its memory "
+            "limit is stopped (OutOfMemory in the ECS service's events).",
         ),
         "errors": spec(
             m.error_rate(t.error_rate_min_requests),
             t.error_rate_percent,
             f"{name}: more than {t.error_rate_percent}% of requests answered 5xx {window} "
             f"{ignored}.",
+            "the dashboard's Recent errors (the application's logs), then whether a deployment "
+            "or a flag change started just before.",
         ),
         "latency": spec(
             m.latency("p99"),
             t.latency.to_seconds(integral=False),
             f"{name}: p99 latency above {latency} {window}.",
+            "the dashboard's Latency and CPU graphs, then the slowest traces in X-Ray: a slow "
+            "dependency shows as one long span.",
         ),
         "unhealthy_hosts": spec(
             m.unhealthy_hosts(),
             0,
             f"{name}: at least one target failing load balancer health checks {window}.",
+            "the target group's health-check reasons (EC2 console, Target groups) and the ECS "
+            "service's events: tasks that do not answer the health-check path in time.",
         ),
         "running_tasks": spec(
             m.tasks_up(t.min_tasks),
             t.min_tasks,
             f"{name}: fewer than {t.min_tasks} tasks running or starting {window}.",
+            "the ECS service's events and its stopped tasks' stop reasons: a container that "
+            "exits at start, an image that cannot be pulled.",
             cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
         ),
     }
@@ -185,10 +209,11 @@ def _specs(
             min_running_tasks=t.min_tasks,
         ),
         1,
-        f"{name} is unhealthy {window}: more than {t.error_rate_percent}% of requests answered "
-        f"5xx {ignored}, p99 latency above {latency}, a target failing health checks, or fewer "
-        f"than {t.min_tasks} tasks running or starting. ECS deployments, pipeline stages and "
-        "feature-flag rollouts roll back on this alarm.",
+        f"{name} is unhealthy {window}: 5xx above {t.error_rate_percent}% {ignored}, p99 "
+        f"latency above {latency}, a target failing health checks, or fewer than "
+        f"{t.min_tasks} tasks running or starting. Deployments, pipeline stages and flag "
+        "rollouts roll back on it.",
+        "the dashboard's Alarms row (which signals are in ALARM), then Recent errors.",
         cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     )
     return specs, health

@@ -4,7 +4,9 @@ contract (``service_contract``).
 A service kind (``ObservedService`` on Fargate behind its own load balancer, ``ExpressService``
 on ECS Express Mode) subclasses ``ServiceBase``, validates its props, and calls these steps in
 its constructor: keys and logs, the alarm topic, the task, then its own compute and load
-balancing, then ``_observe`` for the alarms, the health signal, the dashboard and the outputs.
+balancing, then ``_observe`` for the alarms, the health signal, the dashboard and the outputs,
+and last ``_respond_to_incidents`` for where the health signal's incidents go and what every
+alarm's description says.
 """
 
 from __future__ import annotations
@@ -34,9 +36,11 @@ from .._notifications import (
     warn_if_unsubscribed,
 )
 from .._shared import SharedInfrastructure, named_cluster
+from ..incidents.service import respond_to_incidents
+from ..incidents.settings import Incidents, check_incidents
 from ..service_contract import DeployMethod, DeployTarget, SidecarHost
 from .alarms import AlarmThresholds, ServiceAlarms, build_alarms, threshold_label
-from .dashboard import build_dashboard, dashboard_url
+from .dashboard import build_dashboard, dashboard_name, dashboard_url
 from .deployed_image import pin_deployed_image
 from .metrics import ServiceMetrics
 from .task import AppTask
@@ -69,9 +73,12 @@ class ServiceBase(Construct):
     health_alarm_name: str
     """The health alarm's literal name, by which other stacks refer to it."""
     dashboard: cloudwatch.Dashboard
-    """The golden-signals dashboard."""
+    """The golden-signals dashboard, named ``<resource prefix>-<region>``."""
     url: str
     """Where the service answers."""
+    incident_topic: sns.ITopic | None
+    """The health signal's incident topic, on ALARM and OK, that chat channels and paging
+    endpoints subscribe to; None when ``incidents`` names neither."""
 
     # How a pipeline deploys an image to this kind of service (``service_contract``).
     _deploy_method: DeployMethod = "ecs"
@@ -153,12 +160,14 @@ class ServiceBase(Construct):
         self.critical_alarms = built.critical
         self.health_alarm = built.health_alarm
         self.health_alarm_name = built.health_alarm_name
+        self._alarm_specs = {**built.specs, "health": built.health_spec}
         return built
 
     def _dashboard_and_outputs(self, built: ServiceAlarms, url: str) -> None:
         self.dashboard = build_dashboard(
             self,
             "Dashboard",
+            name=dashboard_name(self),
             title=f"{self.service_name}: golden signals",
             metrics=self.metrics,
             alarms=built.alarms,
@@ -175,6 +184,24 @@ class ServiceBase(Construct):
             "DashboardUrl",
             value=dashboard_url(self.dashboard),
             description=f"CloudWatch dashboard of {self.service_name}",
+        )
+
+    def _respond_to_incidents(self, incidents: Incidents | None) -> None:
+        """Where the health signal's incidents go (``incidents``, default ``Incidents()``: an
+        OpsItem), and every alarm's full description (what fired, first check, where, the
+        dashboard, the runbook). The last step: it reads the alarms and the dashboard."""
+        settings = check_incidents(
+            self, "incidents", Incidents() if incidents is None else incidents
+        )
+        alarms = {**self.alarms, "health": self.health_alarm}
+        self.incident_topic = respond_to_incidents(
+            self,
+            settings,
+            service_name=self.service_name,
+            alarms={key: (alarm, self._alarm_specs[key]) for key, alarm in alarms.items()},
+            health_alarm=self.health_alarm,
+            key=self.encryption_key,
+            dashboard_name=dashboard_name(self),
         )
 
     def _acknowledge_task_findings(self) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Aws, Duration
+from aws_cdk import Aws, Duration, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from .alarms import resource_prefix
 from .metrics import ServiceMetrics
 
 WIDTH = 24
@@ -22,10 +23,21 @@ RECENT_ERRORS_QUERY = "\n".join(
 )
 
 
+def dashboard_name(scope: Construct) -> str:
+    """A literal name for the dashboard of the service ``scope``, unique in the account
+    (dashboards are global: their ARN has no region): the service's resource prefix and the
+    region. Alarm descriptions link it by name. In a stack without an explicit region the name
+    ends in the region's token."""
+    region = Stack.of(scope).region
+    suffix = f"-{region}" if not Token.is_unresolved(region) else f"-{Aws.REGION}"
+    return f"{resource_prefix(scope)}{suffix}"
+
+
 def build_dashboard(
     scope: Construct,
     id: str,
     *,
+    name: str,
     title: str,
     metrics: ServiceMetrics,
     alarms: Mapping[str, cloudwatch.Alarm],
@@ -37,6 +49,7 @@ def build_dashboard(
     dashboard = cloudwatch.Dashboard(
         scope,
         id,
+        dashboard_name=name,
         default_interval=Duration.hours(3),
         period_override=cloudwatch.PeriodOverride.AUTO,
     )

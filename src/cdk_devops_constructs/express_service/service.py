@@ -28,6 +28,7 @@ from .._service.metrics import ServiceMetrics
 from .._service.task import TaskSpec
 from .._service.writable_paths import DEFAULT_WRITABLE_PATHS
 from .._shared import SharedInfrastructure, cluster_name
+from ..incidents import Incidents
 from ..service_contract import DeployMethod
 from ..service_platform.reference import PlatformReference, import_platform
 from ..service_platform.schema import cluster_name as platform_cluster_name
@@ -119,6 +120,7 @@ class ExpressService(ServiceBase):
         latency_alarm_threshold: Duration | None = None,
         alarm_period: Duration | None = None,
         alarm_datapoints: int = 3,
+        incidents: Incidents | None = None,
     ) -> None:
         """
         :param image: the application's container image.
@@ -182,6 +184,9 @@ class ExpressService(ServiceBase):
         :param latency_alarm_threshold: as in ObservedService. Default: 2 seconds.
         :param alarm_period: as in ObservedService. Default: 1 minute.
         :param alarm_datapoints: as in ObservedService. Default: 3.
+        :param incidents: as in ObservedService: what happens when the health signal goes into
+            ALARM and when it returns to OK. Default: ``Incidents()``, an OpsItem of severity
+            HIGH, category Availability, in OpsCenter.
         """
         super().__init__(scope, id)
         self.service_name: str = service_name or id
@@ -261,6 +266,7 @@ class ExpressService(ServiceBase):
         )
         self._dashboard_and_outputs(built, f"https://{self.service.attr_endpoint}")
         self._acknowledge_task_findings()
+        self._respond_to_incidents(incidents)
 
     # --- Steps ------------------------------------------------------------------------------
 

@@ -45,6 +45,8 @@ from .._notifications import (
 from .._policies import add_statement
 from .._service.dashboard import dashboard_url
 from .._shared import SharedInfrastructure
+from ..incidents import Incidents
+from ..incidents.pipeline import notify_chat
 from ..service_contract import (
     DEPLOY_METHODS,
     DeployTarget,
@@ -158,8 +160,9 @@ class GatedPipeline(Construct):
     (ECR), ``build_project`` and ``test_projects`` (name -> project), ``report_groups`` (test
     name -> report group), ``notification_topic``, ``dashboard``, ``stages`` (name ->
     ``DeployedStage``: its CodePipeline stage, services, approval topic and rules),
-    ``encryption_key``, ``build_log_group``, ``delivery_log_group``, ``event_rules`` and
-    ``delivery_rule``.
+    ``encryption_key``, ``build_log_group``, ``delivery_log_group``, ``event_rules``,
+    ``delivery_rule`` and ``chat_notifications`` (the CodeStar Notifications rule of
+    ``incidents``' chat channels, or None).
     """
 
     def __init__(
@@ -185,6 +188,7 @@ class GatedPipeline(Construct):
         log_retention: logs.RetentionDays | None = None,
         notification_emails: Sequence[str] = (),
         notification_topic: sns.ITopic | None = None,
+        incidents: Incidents | None = None,
     ) -> None:
         """
         :param source: where the code comes from: ``PipelineSource.connection(...)``,
@@ -218,6 +222,11 @@ class GatedPipeline(Construct):
             stage fails or rolls back, or an approval waits. Default: none.
         :param notification_topic: an existing topic for those events (its key policy must let
             EventBridge publish). Default: a new topic encrypted with ``encryption_key``.
+        :param incidents: its ``chat`` channels get the pipeline's failed executions, failed
+            stages (a stage that rolls back on failure starts its rollback) and waiting
+            approvals, through a CodeStar Notifications rule (``chat_notifications``); the
+            rest of ``Incidents`` acts on a service's health signal and is not used here.
+            Default: no chat notifications.
         """
         super().__init__(scope, id)
         execution_mode = execution_mode or codepipeline.ExecutionMode.QUEUED
@@ -472,6 +481,7 @@ class GatedPipeline(Construct):
             pipeline_name=self.pipeline.pipeline_name,
             log_group=self.delivery_log_group,
         )
+        self.chat_notifications = notify_chat(self, self.pipeline, incidents)
         self._artifacts.apply()
         self._attach_policies()
 

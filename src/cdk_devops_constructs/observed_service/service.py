@@ -29,6 +29,7 @@ from .._service.metrics import ServiceMetrics
 from .._service.task import APP_CONTAINER_NAME, TaskSpec
 from .._service.writable_paths import DEFAULT_WRITABLE_PATHS
 from .._shared import SharedInfrastructure, cluster_name
+from ..incidents import Incidents
 from ..service_platform.reference import PlatformReference, import_platform
 from ..service_platform.schema import cluster_name as platform_cluster_name
 from .deployment import Deployment
@@ -112,6 +113,7 @@ class ObservedService(ServiceBase):
         alarm_datapoints: int = 3,
         deployment: Deployment | None = None,
         rollback_on_alarm: bool = True,
+        incidents: Incidents | None = None,
     ) -> None:
         """
         :param image: the application's container image.
@@ -215,6 +217,11 @@ class ObservedService(ServiceBase):
             ``Deployment.rolling()``.
         :param rollback_on_alarm: roll a deployment back when the health signal goes into
             ALARM while it runs. Default: True.
+        :param incidents: what happens when the health signal goes into ALARM and when it
+            returns to OK: an OpsItem, chat channels, paging endpoints, an investigation, and
+            the runbook every alarm's description links. ``Incidents(ops_item=None)`` starts
+            nothing. Default: ``Incidents()``, an OpsItem of severity HIGH, category
+            Availability, in OpsCenter.
         """
         super().__init__(scope, id)
         deployment = deployment or Deployment.rolling()
@@ -363,6 +370,7 @@ class ObservedService(ServiceBase):
             ),
         )
         self._acknowledge_task_findings()
+        self._respond_to_incidents(incidents)
         if routed.alternate_target_group is not None:
             infrastructure_role = self.service.node.try_find_child("AlternateTargetRole")
             if infrastructure_role is not None:
