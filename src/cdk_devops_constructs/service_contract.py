@@ -27,6 +27,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import IConstruct
 
+from ._boundary import register_protocol
+
 
 @dataclass(frozen=True)
 class DeployTarget:
@@ -169,3 +171,11 @@ def alarm_arn(scope: IConstruct, name: str) -> str:
         resource_name=name,
         arn_format=ArnFormat.COLON_RESOURCE_NAME,
     )
+
+
+register_protocol(
+    IObservedService,
+    is_observed_service,
+    "a service (ObservedService, ExpressService or another IObservedService)",
+    "services",
+)

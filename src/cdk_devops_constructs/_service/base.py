@@ -39,6 +39,11 @@ from .deployed_image import pin_deployed_image
 from .metrics import ServiceMetrics
 from .task import APP_CONTAINER_NAME, AppTask
 
+# The alarm topic's display name is "Alarms of <service_name>", and SNS allows display names of
+# at most 100 characters (SNS API reference, SetTopicAttributes, DisplayName).
+ALARM_TOPIC_PREFIX = "Alarms of "
+MAX_SERVICE_NAME = 100 - len(ALARM_TOPIC_PREFIX)
+
 
 class ServiceBase(Construct):
     """The parts every service kind shares; see ``ObservedService`` for the attributes."""
@@ -85,6 +90,16 @@ class ServiceBase(Construct):
                 " load balancer access logs are delivered by a region-specific principal",
             )
 
+    def _check_service_name(self) -> None:
+        name = self.service_name
+        if not 1 <= len(name) <= MAX_SERVICE_NAME:
+            check.fail(
+                self,
+                f"service_name must be 1-{MAX_SERVICE_NAME} characters (it names the alarm "
+                f"topic, whose display name SNS limits to 100; default: the construct id), got "
+                f"{check.shown(name)}",
+            )
+
     def _keys_and_logs(
         self, encryption_key: kms.IKey | None, log_retention: logs.RetentionDays
     ) -> None:
@@ -106,7 +121,7 @@ class ServiceBase(Construct):
                 key=self.encryption_key,
                 emails=alarm_emails,
                 publishers=[cloudwatch_alarms(self)],
-                display_name=f"Alarms of {self.service_name}",
+                display_name=f"{ALARM_TOPIC_PREFIX}{self.service_name}",
             )
             warn_if_unsubscribed(
                 alarm_topic,

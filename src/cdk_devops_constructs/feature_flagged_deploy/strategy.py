@@ -142,11 +142,7 @@ class Rollout:
 
     def validate(self, scope: IConstruct) -> None:
         """Raise ``ValueError`` unless AppConfig accepts these values."""
-        check.one_of(scope, "rollout.growth_type", self.growth_type, ("LINEAR", "EXPONENTIAL"))
-        factor = self.growth_factor
-        if isinstance(factor, bool) or not isinstance(factor, (int, float)):
-            check.fail(scope, f"rollout.growth_factor must be a number, got {factor!r}")
-        check.in_range(scope, "rollout.growth_factor", factor, 1, 100, unit="percent")
+        check.in_range(scope, "rollout.growth_factor", self.growth_factor, 1, 100, unit="percent")
         for prop, value in (
             ("rollout.duration", self.duration),
             ("rollout.bake_time", self.bake_time),

@@ -31,6 +31,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from .. import _validation as check
+from .._boundary import Known, boundary
 from .._buckets import secure_bucket
 from .._compliance import acknowledge
 from .._encryption import allow_log_groups, customer_managed_key
@@ -45,7 +46,7 @@ from .._notifications import (
 from .._policies import add_statement
 from .._service.dashboard import dashboard_url
 from .._shared import SharedInfrastructure
-from ..service_contract import IObservedService, alarm_arn, is_observed_service, role_arn
+from ..service_contract import IObservedService, alarm_arn, role_arn
 from . import dora
 from . import events as pipeline_events
 from .build import (
@@ -154,6 +155,7 @@ class GatedPipeline(Construct):
     ``delivery_rule``.
     """
 
+    @boundary
     def __init__(
         self,
         scope: Construct,
@@ -170,7 +172,7 @@ class GatedPipeline(Construct):
         build_compute_type: codebuild.ComputeType | None = None,
         build_timeout: Duration | None = None,
         repository: ecr.IRepository | None = None,
-        max_image_count: int | None = None,
+        max_image_count: Known[int] | None = None,
         kms_encrypt_images: bool | None = None,
         encryption_key: kms.IKey | None = None,
         artifact_retention: Duration | None = None,
@@ -487,23 +489,13 @@ class GatedPipeline(Construct):
         kms_encrypt_images: bool | None,
         artifact_retention: Duration,
     ) -> None:
-        if not isinstance(source, PipelineSource):
-            check.fail(
-                self,
-                "source must be made by PipelineSource.connection(...), .code_commit(...) or "
-                f".s3(...), got {source!r}",
-            )
         source.validate(self)
-        if isinstance(stages, DeployStage) or not stages:
+        if not stages:
             check.fail(self, "stages must hold at least one DeployStage, got none")
         for index, stage in enumerate(stages):
-            if not isinstance(stage, DeployStage):
-                check.fail(self, f"stages[{index}] must be a DeployStage, got {stage!r}")
             stage.validate(self, f"stages[{index}]")
         check.unique(self, "stages (names)", [s.name for s in stages])
         for index, test in enumerate(tests):
-            if not isinstance(test, PipelineTest):
-                check.fail(self, f"tests[{index}] must be a PipelineTest, got {test!r}")
             test.validate(self, f"tests[{index}]")
             if test.name == IMAGE_ACTION:
                 check.fail(self, f"tests[{index}].name must not be {IMAGE_ACTION!r} (the build)")
@@ -539,7 +531,6 @@ class GatedPipeline(Construct):
                         "be combined with repository=",
                     )
         if max_image_count is not None:
-            check.integer(self, "max_image_count", max_image_count)
             check.in_range(self, "max_image_count", max_image_count, 1, 10000)
         check.duration_in(
             self, "artifact_retention", artifact_retention, Duration.days(1), Duration.days(3650)
@@ -1065,14 +1056,7 @@ class GatedPipeline(Construct):
         CloudWatchAlarm rule nor the release action's DescribeAlarms call documents reading
         them (DescribeAlarms returns composite alarms only when asked for them)."""
         watched: list[tuple[str, str]] = []
-        for index, service in enumerate(services):
-            if not is_observed_service(service):
-                check.fail(
-                    self,
-                    f"{prop}: services[{index}] must be a service (ObservedService, "
-                    f"ExpressService or another IObservedService) whose health_alarm the gate "
-                    f"watches, got {service!r} (pass other alarms with alarms=)",
-                )
+        for service in services:
             name = service.health_alarm_name
             watched.append((name, alarm_arn(self, name)))
         for index, alarm in enumerate(alarms):

@@ -97,18 +97,25 @@ class Deployment:
         """True for blue/green, canary and linear, which need a second target group."""
         return self.strategy != ecs.DeploymentStrategy.ROLLING
 
+    def _field_label(self, name: str) -> str:
+        """The name the factory gave a field: a canary's ``step_bake_time`` is its
+        ``canary_bake_time``, a linear deployment's ``percent`` its ``step_percent``."""
+        if name == "step_bake_time" and self.strategy == ecs.DeploymentStrategy.CANARY:
+            return "canary_bake_time"
+        if name == "percent" and self.strategy == ecs.DeploymentStrategy.LINEAR:
+            return "step_percent"
+        return name
+
     def validate(self, scope: IConstruct, prop: str = "deployment") -> None:
         """Raise ``ValueError`` when a value is outside what ECS accepts."""
         for name, value in (("bake_time", self.bake_time), ("step_bake_time", self.step_bake_time)):
             if value is not None:
-                label = _bake_label(self.strategy, name)
-                check.minutes_in(scope, f"{prop}.{label}", value, Duration.minutes(0), MAX_BAKE)
+                label = f"{prop}.{self._field_label(name)}"
+                check.minutes_in(scope, label, value, Duration.minutes(0), MAX_BAKE)
         if self.percent is None or check.is_token(self.percent):
             return
-        if self.strategy == ecs.DeploymentStrategy.CANARY:
-            _tenths(scope, f"{prop}.percent", self.percent, 0.1)
-        else:
-            _tenths(scope, f"{prop}.step_percent", self.percent, 3.0)
+        low = 0.1 if self.strategy == ecs.DeploymentStrategy.CANARY else 3.0
+        _tenths(scope, f"{prop}.{self._field_label('percent')}", self.percent, low)
 
     def bake_minutes(self) -> int | None:
         """Minutes a deployment spends waiting in its bake times (canary or linear steps, then
@@ -130,12 +137,6 @@ class Deployment:
         if self.percent is None:
             return None
         return ecs.TrafficShiftConfig(step_percent=self.percent, step_bake_time=self.step_bake_time)
-
-
-def _bake_label(strategy: ecs.DeploymentStrategy, name: str) -> str:
-    if name == "step_bake_time" and strategy == ecs.DeploymentStrategy.CANARY:
-        return "canary_bake_time"
-    return name
 
 
 def _tenths(scope: IConstruct, prop: str, value: float, low: float) -> None:

@@ -3,10 +3,12 @@ target groups, and the checks on the props that describe them."""
 
 from __future__ import annotations
 
+import re
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Duration, Fn, Names
+from aws_cdk import Duration, Fn, Names, Stack
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
@@ -27,6 +29,34 @@ UNHEALTHY_THRESHOLD = 3
 DEREGISTRATION_DELAY = Duration.seconds(30)
 MAX_RULE_CONDITION_VALUES = 5
 DEFAULT_LISTENER_PRIORITY = 100
+# Listener rule conditions (ELB user guide, "Condition types for listener rules"): a host name
+# has at most 128 of a-z A-Z 0-9 - _ . and the wildcards * ?, at least one ".", and only
+# letters after the last one; a path pattern starts with "/" here and has at most 128 of
+# a-z A-Z 0-9 _ - . $ / ~ " ' @ : + & and the wildcards.
+HOST_HEADER = re.compile(r"(?=.{1,128}\Z)[A-Za-z0-9_*?.-]*\.[A-Za-z]+")
+HOST_HEADER_RULE = (
+    "a host name of at most 128 letters, digits, '-', '_', '.', '*' or '?', with at least one "
+    "'.' and only letters after the last one"
+)
+PATH_PATTERN = re.compile(r"/[A-Za-z0-9_.$/~\"'@:+&*?-]{0,127}")
+PATH_PATTERN_RULE = (
+    "a path starting with '/', at most 128 letters, digits and _ - . $ / ~ \" ' @ : + & * ?"
+)
+# A regional WAFv2 web ACL (WAF Classic and CloudFront-scoped ACLs cannot protect an ALB).
+WEB_ACL_ARN = re.compile(
+    r"arn:aws(?:-cn|-us-gov)?:wafv2:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d):\d{12}:regional/webacl/"
+    r"[A-Za-z0-9_-]{1,128}/[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}"
+)
+WEB_ACL_ARN_RULE = (
+    "a WAFv2 regional web ACL ARN like "
+    "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/<name>/<id>"
+)
+
+# Priorities taken on each listener of an app (listener ARN -> priority -> rule path): a second
+# rule with a taken priority fails only at deployment ("Priority '100' is currently in use").
+_PRIORITIES: weakref.WeakKeyDictionary[object, dict[str, dict[int, str]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 @dataclass(frozen=True)
@@ -51,9 +81,7 @@ class Routing:
     def check(self, scope: Construct) -> None:
         """Raise ``ValueError`` for props that cannot route requests to the service."""
         path = self.health_check_path
-        if not check.is_token(path) and (
-            not isinstance(path, str) or not path.startswith("/") or len(path) > 1024
-        ):
+        if not check.is_token(path) and (not path.startswith("/") or len(path) > 1024):
             check.fail(
                 scope,
                 "health_check_path must start with '/' and be at most 1024 characters, "
@@ -85,8 +113,11 @@ class Routing:
                         "where the shared load balancer is created",
                     )
         if self.listener_priority is not None:
-            check.integer(scope, "listener_priority", self.listener_priority)
             check.in_range(scope, "listener_priority", self.listener_priority, 1, 50000)
+        if self.listener is not None and self.listener_priority is not None:
+            _check_priority_free(scope, self.listener, self.listener_priority)
+        if self.web_acl_arn is not None:
+            self._check_web_acl(scope, self.web_acl_arn)
         values = len(self.host_headers) + len(self.path_patterns)
         if values > MAX_RULE_CONDITION_VALUES:
             check.fail(
@@ -95,18 +126,23 @@ class Routing:
                 f"values together (a listener rule's limit), got {values}",
             )
         for index, pattern in enumerate(self.path_patterns):
-            if not check.is_token(pattern) and (not pattern.startswith("/") or len(pattern) > 128):
-                check.fail(
-                    scope,
-                    f"path_patterns[{index}] must start with '/' and be at most 128 "
-                    f"characters, got {pattern!r}",
-                )
+            check.matches(
+                scope, f"path_patterns[{index}]", pattern, PATH_PATTERN, PATH_PATTERN_RULE
+            )
         for index, host in enumerate(self.host_headers):
-            if not check.is_token(host) and (not host or len(host) > 128 or " " in host):
-                check.fail(
-                    scope,
-                    f"host_headers[{index}] must be a host name of 1-128 characters, got {host!r}",
-                )
+            check.matches(scope, f"host_headers[{index}]", host, HOST_HEADER, HOST_HEADER_RULE)
+
+    @staticmethod
+    def _check_web_acl(scope: Construct, arn: str) -> None:
+        check.matches(scope, "web_acl_arn", arn, WEB_ACL_ARN, WEB_ACL_ARN_RULE)
+        found = WEB_ACL_ARN.fullmatch(arn)
+        region = Stack.of(scope).region
+        if found and found["region"] != region:
+            check.fail(
+                scope,
+                f"web_acl_arn must name a web ACL in the load balancer's region ({region}), "
+                f"got {arn!r}",
+            )
 
     def build(
         self,
@@ -152,6 +188,7 @@ class Routing:
             conditions=_conditions(self.host_headers, self.path_patterns),
             action=_forward(target_group, alternate),
         )
+        _taken(listener).setdefault(priority, rule.node.path)
         return RoutedService(load_balancer, listener, target_group, alternate, rule)
 
     def url(self, listener: elbv2.IApplicationListener, dns_name: str) -> str:
@@ -184,6 +221,27 @@ class RoutedService:
         # arn:<partition>:elasticloadbalancing:<region>:<account>:loadbalancer/app/<name>/<id>
         parts = Fn.split("/", self.load_balancer.load_balancer_arn)
         return Fn.join("/", [Fn.select(1, parts), Fn.select(2, parts), Fn.select(3, parts)])
+
+
+def _taken(listener: elbv2.IApplicationListener) -> dict[int, str]:
+    """The priorities of the rules this library added to ``listener``, app-wide."""
+    listeners = _PRIORITIES.setdefault(listener.node.root, {})
+    return listeners.setdefault(listener.listener_arn, {})
+
+
+def _check_priority_free(
+    scope: Construct, listener: elbv2.IApplicationListener, priority: int
+) -> None:
+    if check.is_token(priority):
+        return
+    other = _taken(listener).get(priority)
+    if other is not None:
+        check.fail(
+            scope,
+            f"listener_priority must be unique on the listener {listener.node.path} "
+            f"(CloudFormation refuses a second rule with a taken priority), got {priority}, "
+            f"already the priority of {other}",
+        )
 
 
 def _own_load_balancer(

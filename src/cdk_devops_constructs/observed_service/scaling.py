@@ -29,8 +29,6 @@ class Scaling:
 
     def check(self, scope: Construct) -> None:
         """Raise ``ValueError`` for bounds Application Auto Scaling would refuse."""
-        check.integer(scope, "min_capacity", self.min_capacity)
-        check.integer(scope, "max_capacity", self.max_capacity)
         check.at_least(scope, "min_capacity", self.min_capacity, 1)
         tokens = check.is_token(self.min_capacity) or check.is_token(self.max_capacity)
         if not tokens and self.max_capacity < self.min_capacity:
