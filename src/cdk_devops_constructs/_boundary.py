@@ -377,16 +377,20 @@ class _ProtocolNode(_Node):
         return self.protocol.noun
 
 
-def factories(cls: type) -> dict[str, type]:
-    """The public static methods of ``cls`` that make its values: name -> the class made."""
+def factories(cls: type) -> dict[str, Callable[..., Any]]:
+    """The public static methods of ``cls`` that make its values, by name."""
     made = {}
     for name, attribute in vars(cls).items():
         if name.startswith("_") or not isinstance(attribute, staticmethod):
             continue
-        returned = _hints(attribute.__func__).get("return")
-        if isinstance(returned, type) and issubclass(returned, cls):
-            made[name] = returned
+        if _made_by(attribute.__func__, cls) is not None:
+            made[name] = attribute.__func__
     return made
+
+
+def _made_by(factory: Callable[..., Any], cls: type) -> type | None:
+    returned = _hints(factory).get("return")
+    return returned if isinstance(returned, type) and issubclass(returned, cls) else None
 
 
 class _ValueObject(_Node):
@@ -395,7 +399,8 @@ class _ValueObject(_Node):
     def __init__(self, cls: type) -> None:
         self.cls = cls
         made = factories(cls)
-        self.kinds: tuple[type, ...] = tuple(dict.fromkeys(made.values())) or (cls,)
+        kinds = (_made_by(f, cls) for f in made.values())
+        self.kinds: tuple[type, ...] = tuple(dict.fromkeys(k for k in kinds if k)) or (cls,)
         self.factory_names = list(made)
 
     def check(self, value: Any, prop: str, known: bool) -> Problem | None:
@@ -641,6 +646,12 @@ def as_tuple(values: Sequence[T]) -> tuple[T, ...]:
     return values  # type: ignore[return-value]
 
 
+def or_default(value: T | None, default: T) -> T:
+    """``value``, or ``default`` when it is None; never ``value or default``, which would trade
+    a wrong falsy value (0, "", False) for the default instead of reporting it."""
+    return default if value is None else value
+
+
 def _fail(path: str, message: str, kind: type[Exception] = BoundaryError) -> NoReturn:
     raise kind(f"{path}: {message}")
 
@@ -717,6 +728,65 @@ class Rule:
     allowed: str
     known: bool
     optional: bool
+    tokens: bool  # the value is, or holds, a string, a number or a Duration (which can be tokens)
+
+
+def value_classes(*constructs: type) -> dict[str, type]:
+    """Every value class of this library the constructs' annotations reach (through fields and
+    factories), by name, in the order they are reached."""
+    return {name: cls for name, (cls, _) in _reached(constructs).items()}
+
+
+def _reached(constructs: tuple[type, ...]) -> dict[str, tuple[type, bool]]:
+    """Value class name -> (class, reached only inside ``Known[...]``)."""
+    found: dict[str, tuple[type, bool]] = {}
+
+    def visit(hint: Any, known: bool) -> None:
+        if typing.get_origin(hint) is Annotated:
+            known = known or KNOWN in typing.get_args(hint)[1:]
+        for part in typing.get_args(hint):
+            visit(part, known)
+        if not _is_value_class(hint):
+            return
+        name = hint.__name__
+        if name in found:
+            found[name] = (hint, found[name][1] and known)
+            return
+        found[name] = (hint, known)
+        for nested in _hints(hint).values():
+            visit(nested, known)
+        for factory in factories(hint).values():
+            for nested in _hints(factory).values():
+                visit(nested, known)
+
+    for construct in constructs:
+        for name, hint in _hints(construct.__init__).items():  # type: ignore[misc]
+            if name != "return":
+                visit(hint, False)
+    return found
+
+
+def _is_value_class(hint: Any) -> bool:
+    return (
+        isinstance(hint, type)
+        and hint.__module__.startswith("cdk_devops_constructs")
+        and (dataclasses.is_dataclass(hint) or bool(factories(hint)))
+    )
+
+
+def catalogue(*constructs: type) -> Iterator[Rule]:
+    """The rule of every prop of the constructs, of the factories of every value class they
+    take, and of those classes' fields (``rules``); a value object that only ever sits inside
+    ``Known[...]`` has every prop known at synthesis."""
+    for construct in constructs:
+        yield from rules(construct.__name__, construct.__init__)  # type: ignore[misc]
+    for name, (cls, known) in _reached(constructs).items():
+        owners = [(f"{name}.{f}(...)", made) for f, made in factories(cls).items()]
+        if dataclasses.is_dataclass(cls):
+            owners.append((name, cls))
+        for owner, target in owners:
+            for rule in rules(owner, target):
+                yield dataclasses.replace(rule, known=rule.known or known)
 
 
 def rules(owner: str, target: Callable[..., Any] | type) -> Iterator[Rule]:
@@ -733,4 +803,26 @@ def rules(owner: str, target: Callable[..., Any] | type) -> Iterator[Rule]:
         optional = any(isinstance(m, _NoneNode) for m in members)
         shown = [m for m in members if not isinstance(m, _NoneNode)]
         known = all(isinstance(m, _KnownNode) for m in shown) and bool(shown)
-        yield Rule(owner, name, _join(shown, "describe"), known, optional)
+        tokens = any(_can_be_token(m) for m in shown)
+        allowed = _join(shown, "describe")
+        if any(isinstance(_inner(m), _Str) and _inner(m).text for m in shown):  # type: ignore[attr-defined]
+            allowed += " (free text: tabs and line breaks allowed)"
+        yield Rule(owner, name, allowed, known, optional, tokens)
+
+
+def _inner(node: _Node) -> _Node:
+    return node.inner if isinstance(node, _KnownNode) else node
+
+
+def _can_be_token(node: _Node) -> bool:
+    if isinstance(node, (_Str, _Int, _Float)):
+        return True
+    if isinstance(node, _Instance):
+        return node.cls is Duration
+    if isinstance(node, _SequenceNode):
+        return _can_be_token(node.item)
+    if isinstance(node, _MappingNode):
+        return _can_be_token(node.value)
+    if isinstance(node, _KnownNode):
+        return _can_be_token(node.inner)
+    return isinstance(node, _UnionNode) and any(_can_be_token(m) for m in node.members)

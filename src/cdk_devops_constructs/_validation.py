@@ -35,6 +35,7 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
 
 
 MAX_SHOWN = 200  # characters of a value shown in an error message
+_ADDRESS = re.compile(r"<([\w.]+ object) at 0x[0-9a-f]+>")  # a default repr's memory address
 
 
 def shown(value: Any) -> str:  # noqa: PLR0911 (one answer per kind of value)
@@ -61,8 +62,18 @@ def shown(value: Any) -> str:  # noqa: PLR0911 (one answer per kind of value)
         node = getattr(value, "node", None)
         kind = type(value).__name__ if hasattr(type(value), "__jsii_type__") else "construct"
         return f"{kind} {node.path}" if node is not None else f"<{kind} object>"
+    if isinstance(value, (list, tuple)) and len(value) <= 10:
+        items = ", ".join(shown(v) for v in value)
+        text = (
+            f"[{items}]"
+            if isinstance(value, list)
+            else f"({items}{',' if len(value) == 1 else ''})"
+        )
+        return (
+            text if len(text) <= MAX_SHOWN else f"{text[: MAX_SHOWN - 50]}... ({len(text)} in all)"
+        )
     try:
-        text = repr(value)
+        text = _ADDRESS.sub(r"<\1>", repr(value))
     except Exception:  # a repr that fails must not hide the real problem
         text = f"<{type(value).__name__}>"
     if len(text) > MAX_SHOWN:

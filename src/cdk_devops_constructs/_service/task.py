@@ -24,9 +24,7 @@ from .writable_paths import add_writable_paths, check_writable_paths
 APP_CONTAINER_NAME = "app"
 # ECS ContainerDefinition.user: "user", "user:group", "uid", "uid:gid", "user:gid" or
 # "uid:group"; names as Linux allows them (a trailing "$" for machine accounts).
-USER = re.compile(
-    r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}\$?(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}\$?)?"
-)
+USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}\$?(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}\$?)?")
 USER_RULE = "a user like 'app', '1000' or '1000:1000' (user or uid, then optionally :group or :gid)"
 VARIABLE_NAME = re.compile(r"[^=]{1,255}")
 VARIABLE_NAME_RULE = "1-255 characters without '='"

@@ -20,6 +20,7 @@ from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal, NoReturn, TypeAlias
 
 from .._boundary import Text, as_tuple, require
+from .._validation import shown
 from . import ecmascript
 
 # A flag, attribute or value key: a lowercase letter, then up to 63 letters, digits, "_" or "-".
@@ -67,7 +68,7 @@ class Attribute:
         minimum: int | None = None,
         maximum: int | None = None,
         required: bool = False,
-        description: str | None = None,
+        description: Text | None = None,
     ) -> Attribute:
         """A number; values may be fractional, the bounds are integers (AppConfig's rule).
 
@@ -86,7 +87,7 @@ class Attribute:
         pattern: str | None = None,
         enum: Sequence[str] | None = None,
         required: bool = False,
-        description: str | None = None,
+        description: Text | None = None,
     ) -> Attribute:
         """A string of at most 1024 characters.
 
@@ -107,7 +108,7 @@ class Attribute:
         )
 
     @staticmethod
-    def boolean(*, required: bool = False, description: str | None = None) -> Attribute:
+    def boolean(*, required: bool = False, description: Text | None = None) -> Attribute:
         """True or false.
 
         :param required: every value of the flag must set this attribute. Default: False.
@@ -120,7 +121,7 @@ class Attribute:
         *,
         elements: Attribute | None = None,
         required: bool = False,
-        description: str | None = None,
+        description: Text | None = None,
     ) -> Attribute:
         """A non-empty list of strings or of numbers (never both in one list).
 
@@ -194,7 +195,7 @@ def render_document(flags: Sequence[Flag]) -> dict[str, Any]:
         for index, flag in enumerate(flags):
             _key(f"flags[{index}].key", flag.key)
             if flag.key in definitions:
-                _fail(f"flags must not repeat a key, got {flag.key!r} twice")
+                _fail(f"flags must not repeat a key, got {shown(flag.key)} twice")
             definitions[flag.key], values[flag.key] = _render_flag(f"flags[{flag.key!r}]", flag)
     finally:
         _PATTERNS.reset(token)
@@ -293,7 +294,7 @@ def _constraints(where: str, attribute: Attribute) -> dict[str, Any]:
         if elements.type not in ("number", "string"):
             _fail(
                 f"{where}.elements must be Attribute.number(...) or Attribute.string(...), "
-                f"got {elements!r}"
+                f"got {shown(elements)}"
             )
         constraints["elements"] = _constraints(f"{where}.elements", elements)
     return constraints
@@ -314,7 +315,10 @@ def _only(where: str, attribute: Attribute) -> None:
 
 def _pattern(where: str, pattern: str) -> str:
     if not 1 <= len(pattern) <= MAX_STRING:
-        _fail(f"{where} must be a regular expression of 1-{MAX_STRING} characters, got {pattern!r}")
+        _fail(
+            f"{where} must be a regular expression of 1-{MAX_STRING} characters, "
+            f"got {shown(pattern)}"
+        )
     _PATTERNS.get().append(_PatternCheck(where, pattern, None))
     return pattern
 
@@ -326,10 +330,10 @@ def _enum(where: str, members: Sequence[str]) -> list[str]:
         if len(member) > MAX_STRING:
             _fail(
                 f"{where} members must be strings of at most {MAX_STRING} characters, "
-                f"got {member!r}"
+                f"got {shown(member)}"
             )
     if len(set(members)) != len(members):
-        _fail(f"{where} must not repeat a member, got {list(members)!r}")
+        _fail(f"{where} must not repeat a member, got {shown(list(members))}")
     return list(members)
 
 
@@ -341,7 +345,7 @@ def _render_values(
     for key, value in given.items():
         if key not in attributes:
             declared = ", ".join(repr(k) for k in attributes) or "none"
-            _fail(f"{where} key must be a declared attribute ({declared}), got {key!r}")
+            _fail(f"{where} key must be a declared attribute ({declared}), got {shown(key)}")
         rendered[key] = _value(f"{where}[{key!r}]", attributes[key], value)
     for key, attribute in attributes.items():
         if attribute.required and key not in given:
@@ -354,14 +358,14 @@ def _value(where: str, attribute: Attribute, value: Any) -> Any:
     kind = attribute.type
     if kind == "boolean":
         if not isinstance(value, bool):
-            _fail(f"{where} must be True or False, got {value!r}")
+            _fail(f"{where} must be True or False, got {shown(value)}")
         return value
     if kind == "number":
         return _number(where, attribute, value)
     if kind == "string":
         return _string(where, attribute, value)
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        _fail(f"{where} must be a list of strings or of numbers, got {value!r}")
+        _fail(f"{where} must be a list of strings or of numbers, got {shown(value)}")
     if not value:
         # AppConfig's schema accepts an array only if it is all strings or all numbers, and an
         # empty array is both, which its "oneOf" rejects.
@@ -369,31 +373,31 @@ def _value(where: str, attribute: Attribute, value: Any) -> Any:
     strings = all(isinstance(v, str) for v in value)
     numbers = all(_is_number(v) for v in value)
     if not strings and not numbers:
-        _fail(f"{where} must be all strings or all numbers, got {list(value)!r}")
+        _fail(f"{where} must be all strings or all numbers, got {shown(list(value))}")
     elements = attribute.elements
     if elements is not None and (elements.type == "string") != strings:
-        _fail(f"{where} elements must be {elements.type}s, got {list(value)!r}")
+        _fail(f"{where} elements must be {elements.type}s, got {shown(list(value))}")
     check = elements or Attribute("string" if strings else "number")
     return [_value(f"{where}[{i}]", check, v) for i, v in enumerate(value)]
 
 
 def _number(where: str, attribute: Attribute, value: Any) -> int | float:
     if not _is_number(value) or not math.isfinite(value):
-        _fail(f"{where} must be a finite number, got {value!r}")
+        _fail(f"{where} must be a finite number, got {shown(value)}")
     low, high = attribute.minimum, attribute.maximum
     if (low is not None and value < low) or (high is not None and value > high):
         bounds = f"[{'-inf' if low is None else low}, {'inf' if high is None else high}]"
-        _fail(f"{where} must be in {bounds}, got {value!r}")
+        _fail(f"{where} must be in {bounds}, got {shown(value)}")
     number: int | float = value
     return number
 
 
 def _string(where: str, attribute: Attribute, value: Any) -> str:
     if not isinstance(value, str) or len(value) > MAX_STRING:
-        _fail(f"{where} must be a string of at most {MAX_STRING} characters, got {value!r}")
+        _fail(f"{where} must be a string of at most {MAX_STRING} characters, got {shown(value)}")
     if attribute.enum is not None and value not in attribute.enum:
         choices = ", ".join(repr(m) for m in attribute.enum)
-        _fail(f"{where} must be one of {choices}, got {value!r}")
+        _fail(f"{where} must be one of {choices}, got {shown(value)}")
     if attribute.pattern is not None:
         _PATTERNS.get().append(_PatternCheck(where, attribute.pattern, value))
     return value
@@ -412,21 +416,21 @@ def _render_variants(
         at = f"{where}[{index}]"
         _name(f"{at}.name", variant.name)
         if variant.name in names:
-            _fail(f"{where} must not repeat a name, got {variant.name!r} twice")
+            _fail(f"{where} must not repeat a name, got {shown(variant.name)} twice")
         names.add(variant.name)
         item: dict[str, Any] = {"name": variant.name, "enabled": variant.enabled}
         last = index == len(variants) - 1
         if last and variant.rule is not None:
             _fail(
                 f"{at}.rule must be unset: the last variant is the default, returned when no "
-                f"rule matches (AppConfig rejects a rule on it), got {variant.rule!r}"
+                f"rule matches (AppConfig rejects a rule on it), got {shown(variant.rule)}"
             )
         if not last:
             rule = variant.rule
             if rule is None or not rule.strip() or len(rule) > MAX_RULE:
                 _fail(
                     f"{at}.rule must be a rule expression of 1-{MAX_RULE} characters "
-                    f"(only the last, default variant has none), got {rule!r}"
+                    f"(only the last, default variant has none), got {shown(rule)}"
                 )
             item["rule"] = rule
         attribute_values = _render_values(f"{at}.values", attributes, variant.values)
@@ -441,19 +445,19 @@ def _render_variants(
 
 def _key(where: str, key: str) -> None:
     if not KEY.fullmatch(key):
-        _fail(f"{where} must be {KEY_TEXT}, got {key!r}")
+        _fail(f"{where} must be {KEY_TEXT}, got {shown(key)}")
 
 
 def _name(where: str, name: str) -> str:
     if not NAME.fullmatch(name):
-        _fail(f"{where} must be 1-64 characters without a line break, got {name!r}")
+        _fail(f"{where} must be 1-64 characters without a line break, got {shown(name)}")
     return name
 
 
 def _description(where: str, description: str) -> str:
     if len(description) > MAX_DESCRIPTION:
         limit = MAX_DESCRIPTION
-        _fail(f"{where} must be a string of at most {limit} characters, got {description!r}")
+        _fail(f"{where} must be a string of at most {limit} characters, got {shown(description)}")
     return description
 
 
@@ -502,7 +506,10 @@ def _check_patterns(checks: Sequence[_PatternCheck]) -> None:
                 "differs": " (it matches with ECMAScript's u flag and not without, or the "
                 "reverse, so AppConfig's answer is not known)",
             }[matched]
-            _fail(f"{item.where} must match the pattern {item.pattern!r}{why}, got {item.value!r}")
+            _fail(
+                f"{item.where} must match the pattern {item.pattern!r}{why}, "
+                f"got {shown(item.value)}"
+            )
 
 
 def _pattern_problem(item: _PatternCheck, problem: str) -> str:
@@ -510,12 +517,12 @@ def _pattern_problem(item: _PatternCheck, problem: str) -> str:
     if problem.startswith("invalid: "):
         return (
             f"{where} must be a valid regular expression in ECMAScript syntax, as AppConfig "
-            f"reads it ({problem.removeprefix('invalid: ')}), got {item.pattern!r}"
+            f"reads it ({problem.removeprefix('invalid: ')}), got {shown(item.pattern)}"
         )
     return (
         f"{where} must be a regular expression that evaluates quickly: it backtracks "
         f"catastrophically on an input like {problem.removeprefix('slow: ')}... (nested "
-        f"quantifiers such as (a+)+), got {item.pattern!r}"
+        f"quantifiers such as (a+)+), got {shown(item.pattern)}"
     )
 
 

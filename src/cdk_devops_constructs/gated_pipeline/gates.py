@@ -65,7 +65,7 @@ class Gate:
         *,
         emails: Sequence[str] = (),
         review_url: str | None = None,
-        comment: str | None = None,
+        comment: Text | None = None,
         timeout: Duration | None = None,
     ) -> ManualApprovalGate:
         """A person approves the change before the stage deploys it.
@@ -87,7 +87,7 @@ class Gate:
         *,
         services: Sequence[IObservedService] | None = None,
         alarms: Sequence[cloudwatch.IAlarm] = (),
-        wait: Duration | None = None,
+        wait: Known[Duration] | None = None,
     ) -> AlarmGate:
         """The stage is not entered while an alarm is in ALARM (entry condition, result FAIL).
 
@@ -106,7 +106,7 @@ class Gate:
 
     @staticmethod
     def bake(
-        duration: Duration,
+        duration: Known[Duration],
         *,
         services: Sequence[IObservedService] | None = None,
         alarms: Sequence[cloudwatch.IAlarm] = (),

@@ -1035,11 +1035,14 @@ class GatedPipeline(Construct):
             )
             rules.extend(healthy.rules(spec.name, [name for name, _ in watched]))
         if len(rules) > MAX_RULES_PER_CONDITION:
+            names = [r[0] for r in rules]
+            listed = ", ".join(names[:6]) + (f", ... ({len(names)} in all)" if names[6:] else "")
             check.fail(
                 self,
                 f"{prop} ({spec.name}): its entry condition would hold {len(rules)} rules "
-                f"({', '.join(r[0] for r in rules)}); CodePipeline allows at most "
-                f"{MAX_RULES_PER_CONDITION} rules in one condition. Watch fewer alarms",
+                f"({listed}); CodePipeline allows at most {MAX_RULES_PER_CONDITION} rules in one "
+                "condition. Watch fewer alarms (services= and alarms= of "
+                "Gate.healthy_before_entry)",
             )
         return rules
 

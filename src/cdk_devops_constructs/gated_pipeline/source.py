@@ -38,9 +38,19 @@ S3_KEY = re.compile(r"[^*]{1,1024}")
 
 
 class SourceKind(enum.Enum):
+    """Which factory made a PipelineSource (the value is the factory's name)."""
+
     CONNECTION = "connection"
-    CODECOMMIT = "codecommit"
+    CODECOMMIT = "code_commit"
     S3 = "s3"
+
+
+# The fields each kind of source needs.
+REQUIRED = {
+    SourceKind.CONNECTION: ("connection_arn", "owner", "repo", "branch"),
+    SourceKind.CODECOMMIT: ("repository", "branch"),
+    SourceKind.S3: ("bucket", "key"),
+}
 
 
 @dataclass(frozen=True)
@@ -133,6 +143,12 @@ class PipelineSource:
 
     def validate(self, scope: IConstruct) -> None:
         """Raise ``ValueError`` naming ``scope`` for any malformed value (tokens excepted)."""
+        for name in REQUIRED[self.kind]:
+            if getattr(self, name) is None:
+                check.fail(
+                    scope,
+                    f"source.{name} is required by PipelineSource.{self.kind.value}(...), got None",
+                )
         if self.kind is SourceKind.CONNECTION:
             check.matches(
                 scope,

@@ -10,6 +10,7 @@ from aws_cdk import aws_ecs as ecs
 from constructs import IConstruct
 
 from .. import _validation as check
+from .._boundary import or_default
 
 MAX_BAKE = Duration.minutes(1440)
 
@@ -45,7 +46,9 @@ class Deployment:
 
         :param bake_time: how long both sets run after the shift. Default: 10 minutes.
         """
-        return Deployment(ecs.DeploymentStrategy.BLUE_GREEN, bake_time or Duration.minutes(10))
+        return Deployment(
+            ecs.DeploymentStrategy.BLUE_GREEN, or_default(bake_time, Duration.minutes(10))
+        )
 
     @staticmethod
     def canary(
@@ -65,9 +68,9 @@ class Deployment:
         """
         return Deployment(
             ecs.DeploymentStrategy.CANARY,
-            bake_time or Duration.minutes(10),
+            or_default(bake_time, Duration.minutes(10)),
             percent,
-            canary_bake_time or Duration.minutes(5),
+            or_default(canary_bake_time, Duration.minutes(5)),
         )
 
     @staticmethod
@@ -87,9 +90,9 @@ class Deployment:
         """
         return Deployment(
             ecs.DeploymentStrategy.LINEAR,
-            bake_time or Duration.minutes(10),
+            or_default(bake_time, Duration.minutes(10)),
             step_percent,
-            step_bake_time or Duration.minutes(3),
+            or_default(step_bake_time, Duration.minutes(3)),
         )
 
     @property
@@ -112,6 +115,9 @@ class Deployment:
             if value is not None:
                 label = f"{prop}.{self._field_label(name)}"
                 check.minutes_in(scope, label, value, Duration.minutes(0), MAX_BAKE)
+        shifts = (ecs.DeploymentStrategy.CANARY, ecs.DeploymentStrategy.LINEAR)
+        if self.percent is None and self.strategy in shifts:
+            check.fail(scope, f"{prop}.{self._field_label('percent')} must be a number, got None")
         if self.percent is None or check.is_token(self.percent):
             return
         low = 0.1 if self.strategy == ecs.DeploymentStrategy.CANARY else 3.0
