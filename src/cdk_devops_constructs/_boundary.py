@@ -44,7 +44,7 @@ import re
 import types
 import typing
 from collections import abc
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, NoReturn, ParamSpec, TypeAlias, TypeVar, Union
 
@@ -408,14 +408,12 @@ class _ValueObject(_Node):
             return Problem(prop, self.describe(), value)
         label = getattr(value, "_field_label", None)
         hints = _hints(typing.cast(type, type(value)))
-        for field in dataclasses.fields(value):
-            name = label(field.name) if label else field.name
-            problem = _compile(hints[field.name]).check(
-                getattr(value, field.name), f"{prop}.{name}", known
+        return _first(
+            _compile(hints[f.name]).check(
+                getattr(value, f.name), f"{prop}.{label(f.name) if label else f.name}", known
             )
-            if problem is not None:
-                return dataclasses.replace(problem, matched=True)
-        return None
+            for f in dataclasses.fields(value)
+        )
 
     def describe(self) -> str:
         name = self.cls.__name__
@@ -436,11 +434,9 @@ class _SequenceNode(_Node):
     def check(self, value: Any, prop: str, known: bool) -> Problem | None:
         if isinstance(value, (str, bytes, bytearray)) or not isinstance(value, abc.Sequence):
             return Problem(prop, self.describe(), value)
-        for index, item in enumerate(value):
-            problem = self.item.check(item, f"{prop}[{index}]", known)
-            if problem is not None:
-                return dataclasses.replace(problem, matched=True)
-        return None
+        return _first(
+            self.item.check(item, f"{prop}[{index}]", known) for index, item in enumerate(value)
+        )
 
     def describe(self) -> str:
         return f"a list of {_grouped(self.item.noun())}"
@@ -456,11 +452,10 @@ class _TupleNode(_Node):
     def check(self, value: Any, prop: str, known: bool) -> Problem | None:
         if not isinstance(value, tuple) or len(value) != len(self.items):
             return Problem(prop, self.describe(), value)
-        for index, (node, item) in enumerate(zip(self.items, value, strict=True)):
-            problem = node.check(item, f"{prop}[{index}]", known)
-            if problem is not None:
-                return dataclasses.replace(problem, matched=True)
-        return None
+        return _first(
+            node.check(item, f"{prop}[{index}]", known)
+            for index, (node, item) in enumerate(zip(self.items, value, strict=True))
+        )
 
     def describe(self) -> str:
         return "a tuple of (" + ", ".join(n.describe() for n in self.items) + ")"
@@ -474,20 +469,25 @@ class _MappingNode(_Node):
     def check(self, value: Any, prop: str, known: bool) -> Problem | None:
         if not isinstance(value, abc.Mapping):
             return Problem(prop, self.describe(), value)
-        for key, item in value.items():
-            # Keys name things (variables, environments, attributes): always literal.
-            problem = self.key.check(key, f"each key of {prop}", True)
-            if problem is None:
-                problem = self.value.check(item, f"{prop}[{check.shown(key)}]", known)
-            if problem is not None:
-                return dataclasses.replace(problem, matched=True)
-        return None
+        # Keys name things (variables, environments, attributes): always literal.
+        return _first(
+            self.key.check(key, f"each key of {prop}", True)
+            or self.value.check(item, f"{prop}[{check.shown(key)}]", known)
+            for key, item in value.items()
+        )
 
     def describe(self) -> str:
         return f"a mapping of {_grouped(self.key.noun())} to {_grouped(self.value.noun())}"
 
     def noun(self) -> str:
         return f"mappings of {_grouped(self.key.noun())} to {_grouped(self.value.noun())}"
+
+
+def _first(problems: Iterable[Problem | None]) -> Problem | None:
+    """The first problem inside a value (its parts are checked lazily, in order): the value
+    had the expected kind, something in it is wrong."""
+    found = next((p for p in problems if p is not None), None)
+    return None if found is None else dataclasses.replace(found, matched=True)
 
 
 def _grouped(noun: str) -> str:

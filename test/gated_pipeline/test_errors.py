@@ -530,6 +530,39 @@ def test_invalid_tests(
             {"notification_emails": ["team@"]},
             "notification_emails[0] must be an email address like oncall@example.com, got 'team@'",
         ),
+        # Issue 13: values that used to slip through.
+        (
+            {"source": source(trigger_branches="main")},
+            "source.trigger_branches must be a list of strings, got the string 'main'",
+        ),
+        (
+            {"source": source(file_paths="src/**")},
+            "source.file_paths must be a list of strings, got the string 'src/**'",
+        ),
+        (
+            {"source": source(branch="main\n")},
+            "source.branch must be a string without control characters",
+        ),
+        (
+            {"notification_emails": "team@example.com"},
+            "notification_emails must be a list of strings, got the string 'team@example.com'",
+        ),
+        (
+            {"kms_encrypt_images": "no"},
+            "kms_encrypt_images must be True or False or None, got 'no'",
+        ),
+        ({"max_image_count": True}, "max_image_count must be an integer or None, got True"),
+        (
+            {
+                "tests": [
+                    PipelineTest(
+                        name="Unit", commands=["a"], environment_variables={"CODEBUILD_X": "1"}
+                    )
+                ]
+            },
+            "each key of tests[0].environment_variables must be 1-255 characters without '=', "
+            "not starting with CODEBUILD_, got 'CODEBUILD_X'",
+        ),
     ],
 )
 def test_invalid_pipeline_props(
@@ -681,71 +714,27 @@ def test_time_zones_codepipeline_accepts(zone: str) -> None:
     assert is_time_zone(zone)
 
 
+def _token_name(stack: cdk.Stack, services: list[ObservedService]) -> DeployStage:
+    name = cdk.CfnParameter(stack, f"Name{next(_ids)}").value_as_string
+    return DeployStage(name=name, services=[services[0]])
+
+
+def _window_with_newline(stack: cdk.Stack, services: list[ObservedService]) -> DeployStage:
+    window = Gate.deployment_window("* * 9 ? * MON *\n")
+    return DeployStage(name="Prod", services=[services[0]], gates=[window])
+
+
 @pytest.mark.parametrize(
-    ("props", "message"),
+    ("stage", "message"),
     [
+        (_token_name, "stages[0].name must be known at synthesis, not a CDK token"),
         (
-            {"source": source(trigger_branches="main")},
-            "source.trigger_branches must be a list of strings, got the string 'main'",
-        ),
-        (
-            {"source": source(file_paths="src/**")},
-            "source.file_paths must be a list of strings, got the string 'src/**'",
-        ),
-        (
-            {"source": source(branch="main\n")},
-            "source.branch must be a string without control characters",
-        ),
-        (
-            {"notification_emails": "team@example.com"},
-            "notification_emails must be a list of strings, got the string 'team@example.com'",
-        ),
-        (
-            {"kms_encrypt_images": "no"},
-            "kms_encrypt_images must be True or False or None, got 'no'",
-        ),
-        ({"max_image_count": True}, "max_image_count must be an integer or None, got True"),
-        (
-            {
-                "tests": [
-                    PipelineTest(
-                        name="Unit", commands=["a"], environment_variables={"CODEBUILD_X": "1"}
-                    )
-                ]
-            },
-            "each key of tests[0].environment_variables must be 1-255 characters without '=', "
-            "not starting with CODEBUILD_, got 'CODEBUILD_X'",
+            _window_with_newline,
+            "stages[0].gates[0].cron must be a string without control characters",
         ),
     ],
 )
-def test_pipeline_values_that_used_to_slip_through(
-    stack: cdk.Stack, services: list[ObservedService], props: dict[str, Any], message: str
+def test_stage_values_that_used_to_slip_through(
+    stack: cdk.Stack, services: list[ObservedService], stage: Any, message: str
 ) -> None:
-    raises(stack, services, message, **props)
-
-
-def test_stage_names_must_be_known_at_synthesis(
-    stack: cdk.Stack, services: list[ObservedService]
-) -> None:
-    name = cdk.CfnParameter(stack, f"Name{next(_ids)}").value_as_string
-    raises(
-        stack,
-        services,
-        "stages[0].name must be known at synthesis, not a CDK token",
-        stages=[DeployStage(name=name, services=[services[0]])],
-    )
-
-
-def test_a_cron_with_a_trailing_newline(stack: cdk.Stack, services: list[ObservedService]) -> None:
-    raises(
-        stack,
-        services,
-        "stages[0].gates[0].cron must be a string without control characters",
-        stages=[
-            DeployStage(
-                name="Prod",
-                services=[services[0]],
-                gates=[Gate.deployment_window("* * 9 ? * MON *\n")],
-            )
-        ],
-    )
+    raises(stack, services, message, stages=[stage(stack, services)])
