@@ -37,6 +37,11 @@ Generated from the docstrings by `./dev docs` (griffe2md); do not edit by hand. 
 is importable from `cdk_devops_constructs`. Parameters list their defaults; see README.md for the
 reasons behind them and what they cost.
 
+Every argument is checked against its annotation when a construct is created (README, "Input
+validation"). `Known[T]` is a `T` that must be known at synthesis: a CDK token is refused there,
+and in everything inside it. `Text` is a string that may hold tabs and line breaks (other
+strings may not).
+
 """
 
 

@@ -3,7 +3,8 @@ for every prop of ObservedService, GatedPipeline and FeatureFlaggedDeploy, of th
 they take and of the factories that make those, each bad value is refused with a ValueError (or
 a TypeError) in the library's form, naming the construct path and the prop, without hanging;
 a value that may be valid is refused clearly, or gives a template that the delivery checks and
-cfn-lint accept. ``./dev test`` runs a sample; ``./dev test:generated`` every case."""
+(in the generated run, a sample) cfn-lint accept. ``./dev test`` runs a sample;
+``./dev test:generated`` every case."""
 
 from __future__ import annotations
 
@@ -172,8 +173,9 @@ def test_generated_bad_inputs_are_refused_clearly_or_give_valid_templates() -> N
     for case in selected():
         run(case, outcomes)
     stacks = check_accepted(outcomes)
-    # cfn-lint on a sample of the accepted inputs (each kind of accepted input once).
-    linted = stacks[:LINTED_TEMPLATES]
+    # cfn-lint on a sample of the accepted inputs, in the generated run (./dev test keeps to
+    # the delivery checks: the linter queue is busy with every scenario there).
+    linted = stacks[:LINTED_TEMPLATES] if FULL else []
     if linted:
         compliance.assert_compliant(*linted, tools=("cfn-lint",))
     print(

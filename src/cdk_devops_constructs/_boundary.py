@@ -78,8 +78,8 @@ Known: TypeAlias = Annotated[T, KNOWN]
 Text: TypeAlias = Annotated[str, TEXT]
 """Free text: tabs and line breaks are allowed, other control characters are not."""
 
-# Number tokens, lone surrogates, C0/C1 controls, DEL, and the Unicode line and paragraph
-# separators (which JavaScript, YAML and CloudFormation treat as line breaks).
+# C0 and C1 controls, DEL, lone surrogates, and the Unicode line and paragraph separators
+# (which JavaScript, YAML and CloudFormation treat as line breaks).
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -633,11 +633,6 @@ def require(value: Any, hint: Any, prop: str) -> None:
         raise BoundaryError(str(problem))
 
 
-def describe(hint: Any) -> str:
-    """What a value annotated ``hint`` may be, in the words of the errors."""
-    return _compile(hint).describe()
-
-
 def as_tuple(values: Sequence[T]) -> tuple[T, ...]:
     """A tuple of ``values`` when it is a list or tuple; anything else unchanged, for the
     boundary to report (``tuple("main")`` would make a branch of each character)."""
@@ -659,7 +654,8 @@ def _fail(path: str, message: str, kind: type[Exception] = BoundaryError) -> NoR
 def _construct_path(owner: str, arguments: Mapping[str, Any]) -> str:
     scope, id = arguments.get("scope"), arguments.get("id")
     if not isinstance(scope, Construct):
-        _fail(owner, f"scope must be a Construct (a Stack or a construct in one), got {scope!r}")
+        allowed = "a Construct (a Stack or a construct in one)"
+        _fail(owner, f"scope must be {allowed}, got {check.shown(scope)}")
     parent = scope.node.path
     problem = problem_with(id, Known[str], "id")
     if problem is not None or not isinstance(id, str):
