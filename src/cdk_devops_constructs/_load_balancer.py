@@ -5,15 +5,41 @@ deletion protection when asked."""
 
 from __future__ import annotations
 
-from aws_cdk import Names
+import re
+
+from aws_cdk import Names, Stack
 from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct, IConstruct
 
+from . import _validation as check
 from ._compliance import acknowledge
 from ._shared import SharedInfrastructure
+
+# A regional WAFv2 web ACL (WAF Classic and CloudFront-scoped ACLs cannot protect an ALB).
+WEB_ACL_ARN = re.compile(
+    r"arn:aws(?:-cn|-us-gov)?:wafv2:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d):\d{12}:regional/webacl/"
+    r"[A-Za-z0-9_-]{1,128}/[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}"
+)
+WEB_ACL_ARN_RULE = (
+    "a WAFv2 regional web ACL ARN like "
+    "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/<name>/<id>"
+)
+
+
+def check_web_acl(scope: IConstruct, arn: str) -> None:
+    """``arn`` is a WAFv2 regional web ACL of the load balancer's region."""
+    check.matches(scope, "web_acl_arn", arn, WEB_ACL_ARN, WEB_ACL_ARN_RULE)
+    found = WEB_ACL_ARN.fullmatch(arn) if isinstance(arn, str) else None
+    region = Stack.of(scope).region
+    if found and found["region"] != region:
+        check.fail(
+            scope,
+            f"web_acl_arn must name a web ACL in the load balancer's region ({region}), "
+            f"got {arn!r}",
+        )
 
 
 def own_load_balancer(

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from aws_cdk import Names, Stack
+from aws_cdk import Names, Reference, Stack, Token, Tokenization
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
+from . import _validation as check
 from ._buckets import log_bucket
 from ._vpc import SharedVpc
 
 T = TypeVar("T", bound=IConstruct)
 
 FLOW_LOG_PREFIX = "vpc-flow-logs/"
+# ClusterSettings containerInsights values that turn it on (ECS API reference, ClusterSetting).
+CONTAINER_INSIGHTS_ON = ("enabled", "enhanced")
 
 
 class SharedInfrastructure(Construct):
@@ -101,6 +104,56 @@ def cluster_name(cluster: ecs.ICluster) -> str:
     if isinstance(cfn, ecs.CfnCluster) and isinstance(cfn.cluster_name, str):
         return cfn.cluster_name
     return cluster.cluster_name
+
+
+def check_container_insights(scope: IConstruct, cluster: ecs.ICluster) -> None:
+    """Refuse a cluster defined in this app without Container Insights: the running-tasks alarm
+    and the health signal read its RunningTaskCount, and would stay silent. A cluster imported
+    from outside the app cannot be seen, and is trusted."""
+    resource = _cluster_resource(cluster)
+    if resource is None:
+        return
+    settings = Stack.of(resource).resolve(resource.cluster_settings) or []
+    value = next(
+        (
+            s.get("value")
+            for s in settings
+            if isinstance(s, dict) and s.get("name") == "containerInsights"
+        ),
+        None,
+    )
+    if value in CONTAINER_INSIGHTS_ON or (value is not None and Token.is_unresolved(value)):
+        return
+    owner = resource.node.scope
+    defined = owner.node.path if owner is not None else resource.node.path
+    check.fail(
+        scope,
+        "cluster must have Container Insights on (ecs.Cluster(..., container_insights_v2="
+        "ecs.ContainerInsights.ENABLED)): the running-tasks alarm and the health signal read "
+        f"its RunningTaskCount, got {defined} with containerInsights "
+        f"{'not set' if value is None else repr(value)}",
+    )
+
+
+def _cluster_resource(cluster: ecs.ICluster) -> ecs.CfnCluster | None:
+    """The ``AWS::ECS::Cluster`` of this app that ``cluster`` is or refers to, if any: its own
+    resource, the resource its name is a reference to, or one with its literal name."""
+    own = cluster.node.default_child
+    if isinstance(own, ecs.CfnCluster):
+        return own
+    name = cluster.cluster_name
+    if Token.is_unresolved(name):
+        reference = Tokenization.reverse(name)
+        target = reference.target if isinstance(reference, Reference) else None
+        return target if isinstance(target, ecs.CfnCluster) else None
+    return next(
+        (
+            c
+            for c in cluster.node.root.node.find_all()
+            if isinstance(c, ecs.CfnCluster) and c.cluster_name == name
+        ),
+        None,
+    )
 
 
 def _allow_flow_log_delivery(bucket: s3.IBucket, prefix: str) -> None:

@@ -7,6 +7,8 @@ are unknown until deployment and are never validated.
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import math
 import re
 from collections.abc import Collection, Iterable
@@ -30,6 +32,78 @@ FARGATE_SIZES: dict[int, tuple[int, ...]] = {
     8192: tuple(range(16384, 61440 + 1, 4096)),
     16384: tuple(range(32768, 122880 + 1, 8192)),
 }
+
+
+MAX_SHOWN = 200  # characters of a value shown in an error message
+_ADDRESS = re.compile(r"<([\w.]+ object) at 0x[0-9a-f]+>")  # a default repr's memory address
+
+
+@dataclasses.dataclass(frozen=True)
+class Hidden:
+    """A value an error message must not print: a field declared ``field(repr=False)`` (a
+    paging URL holds its integration key)."""
+
+    value: Any
+
+    def __str__(self) -> str:
+        if self.value is None or isinstance(self.value, (bool, int, float)):
+            return repr(self.value)  # nothing of a secret fits in these
+        if isinstance(self.value, str):
+            return f"a string of {len(self.value)} characters (not shown: it may hold a secret)"
+        return f"a value of type {type(self.value).__name__} (not shown: it may hold a secret)"
+
+
+def shown(value: Any) -> str:  # noqa: PLR0911 (one answer per kind of value)
+    """``repr(value)`` for an error message, never raising and never longer than a few lines:
+    a long value is cut, a token and a huge integer are named, a construct shows its path, and
+    a field declared ``repr=False`` is not shown."""
+    if isinstance(value, Hidden):
+        return str(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 100:
+        digits = int(value.bit_length() * math.log10(2)) + 1
+        return f"an integer of about {digits} digits"
+    if isinstance(value, (str, float)) and is_token(value):
+        return f"the CDK token {value!r}"
+    if isinstance(value, Duration):
+        return "a token Duration" if is_token(value) else f"Duration of {human(value)}"
+    if isinstance(value, enum.Enum):
+        return f"{type(value).__name__}.{value.name}"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = ", ".join(
+            f"{f.name}={shown(getattr(value, f.name)) if f.repr else '<not shown>'}"
+            for f in dataclasses.fields(value)
+        )
+        text = f"{type(value).__name__}({fields})"
+        return (
+            text if len(text) <= MAX_SHOWN else f"{text[: MAX_SHOWN - 50]}... ({len(text)} in all)"
+        )
+    if _is_jsii(value):
+        node = getattr(value, "node", None)
+        kind = type(value).__name__ if hasattr(type(value), "__jsii_type__") else "construct"
+        return f"{kind} {node.path}" if node is not None else f"<{kind} object>"
+    if isinstance(value, (list, tuple)) and len(value) <= 10:
+        items = ", ".join(shown(v) for v in value)
+        text = (
+            f"[{items}]"
+            if isinstance(value, list)
+            else f"({items}{',' if len(value) == 1 else ''})"
+        )
+        return (
+            text if len(text) <= MAX_SHOWN else f"{text[: MAX_SHOWN - 50]}... ({len(text)} in all)"
+        )
+    try:
+        text = _ADDRESS.sub(r"<\1>", repr(value))
+    except Exception:  # a repr that fails must not hide the real problem
+        text = f"<{type(value).__name__}>"
+    if len(text) > MAX_SHOWN:
+        size = f"{len(value)} characters" if isinstance(value, str) else f"{len(text)} in all"
+        text = f"{text[: MAX_SHOWN - 50]}... ({size})"
+    return text
+
+
+def _is_jsii(value: Any) -> bool:
+    """An object of jsii's, whose repr would show only a memory address."""
+    return hasattr(type(value), "__jsii_type__") or type(value).__name__ == "InterfaceDynamicProxy"
 
 
 def fail(scope: IConstruct, message: str) -> NoReturn:
@@ -74,12 +148,15 @@ def in_range(
     if math.isnan(value) or too_low or value > high:
         opening = "(" if exclusive_low else "["
         suffix = f" {unit}" if unit else ""
-        fail(scope, f"{prop} must be in {opening}{_num(low)}, {_num(high)}]{suffix}, got {value!r}")
+        fail(
+            scope,
+            f"{prop} must be in {opening}{_num(low)}, {_num(high)}]{suffix}, got {shown(value)}",
+        )
 
 
 def at_least(scope: IConstruct, prop: str, value: float, minimum: float) -> None:
     if not is_token(value) and not value >= minimum:  # `not >=` also refuses NaN
-        fail(scope, f"{prop} must be at least {_num(minimum)}, got {value!r}")
+        fail(scope, f"{prop} must be at least {_num(minimum)}, got {shown(value)}")
 
 
 def percent(scope: IConstruct, prop: str, value: float) -> None:
@@ -91,19 +168,14 @@ def port(scope: IConstruct, prop: str, value: int) -> None:
     if is_token(value):
         return
     if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
-        fail(scope, f"{prop} must be an integer port in [1, 65535], got {value!r}")
-
-
-def integer(scope: IConstruct, prop: str, value: Any) -> None:
-    if not is_token(value) and (not isinstance(value, int) or isinstance(value, bool)):
-        fail(scope, f"{prop} must be an integer, got {value!r}")
+        fail(scope, f"{prop} must be an integer port in [1, 65535], got {shown(value)}")
 
 
 def email(scope: IConstruct, prop: str, value: str) -> None:
     if is_token(value):
         return
     if not isinstance(value, str) or len(value) > 254 or not EMAIL.match(value):
-        fail(scope, f"{prop} must be an email address like oncall@example.com, got {value!r}")
+        fail(scope, f"{prop} must be an email address like oncall@example.com, got {shown(value)}")
 
 
 def emails(scope: IConstruct, prop: str, values: Iterable[str]) -> list[str]:
@@ -125,13 +197,13 @@ def matches(
     if is_token(value):
         return
     if not isinstance(value, str) or not pattern.fullmatch(value):
-        fail(scope, f"{prop} must be {allowed}, got {value!r}")
+        fail(scope, f"{prop} must be {allowed}, got {shown(value)}")
 
 
 def one_of(scope: IConstruct, prop: str, value: Any, allowed: Collection[Any]) -> None:
     if not is_token(value) and value not in allowed:
-        choices = ", ".join(repr(a) for a in allowed)
-        fail(scope, f"{prop} must be one of {choices}, got {value!r}")
+        choices = ", ".join(shown(a) for a in allowed)
+        fail(scope, f"{prop} must be one of {choices}, got {shown(value)}")
 
 
 def duration_in(
@@ -190,8 +262,6 @@ def fargate_size(scope: IConstruct, cpu: int, memory_limit_mib: int) -> None:
 
 def capacity(scope: IConstruct, min_capacity: int, max_capacity: int) -> None:
     """``min_capacity`` and ``max_capacity`` are whole task counts, 1 <= min <= max."""
-    integer(scope, "min_capacity", min_capacity)
-    integer(scope, "max_capacity", max_capacity)
     at_least(scope, "min_capacity", min_capacity, 1)
     if not is_token(min_capacity) and not is_token(max_capacity) and max_capacity < min_capacity:
         fail(
@@ -218,7 +288,7 @@ def unique(scope: IConstruct, prop: str, values: Iterable[str]) -> None:
     seen: set[str] = set()
     for value in values:
         if value in seen:
-            fail(scope, f"{prop} must not repeat a name, got {value!r} twice")
+            fail(scope, f"{prop} must not repeat a name, got {shown(value)} twice")
         seen.add(value)
 
 

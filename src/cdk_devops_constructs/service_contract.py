@@ -27,6 +27,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import IConstruct
 
+from ._boundary import register_protocol
+
 DeployMethod = Literal["ecs", "express"]
 """How a pipeline deploys an image: ``"ecs"``, CodePipeline's Amazon ECS standard deploy action
 (a service ECS deploys itself, ``ObservedService``); ``"express"``, a CodeBuild action that
@@ -178,3 +180,11 @@ def alarm_arn(scope: IConstruct, name: str) -> str:
         resource_name=name,
         arn_format=ArnFormat.COLON_RESOURCE_NAME,
     )
+
+
+register_protocol(
+    IObservedService,
+    is_observed_service,
+    "a service (ObservedService, ExpressService or another IObservedService)",
+    "services",
+)

@@ -51,7 +51,8 @@ FLAG_RULES = [
     flag_error([Flag("a"), Flag("a")], "flags must not repeat a key, got 'a' twice"),
     flag_error(
         [Flag("a", name="two\nlines")],
-        "flags['a'].name must be 1-64 characters without a line break, got 'two\\nlines'",
+        "flags[0].name must be a string without control characters (line breaks, tabs, "
+        "NUL...), got 'two\\nlines'",
     ),
     flag_error(
         [Flag("a", description="x" * 1025)],
@@ -59,7 +60,7 @@ FLAG_RULES = [
     ),
     flag_error(
         [Flag("a", deprecation_date="2026-01-01")],  # type: ignore[arg-type]
-        "flags['a'].deprecation_date must be a datetime.date, got '2026-01-01'",
+        "flags[0].deprecation_date must be a datetime.date or None, got '2026-01-01'",
     ),
     flag_error(
         [Flag("a", attributes={f"k{i}": Attribute.boolean() for i in range(26)})],
@@ -75,7 +76,8 @@ FLAG_RULES = [
     ),
     flag_error(
         [Flag("a", attributes={"n": 3})],  # type: ignore[dict-item]
-        "flags['a'].attributes['n'] must be an Attribute (Attribute.number(), ...), got 3",
+        "flags[0].attributes['n'] must be an Attribute (Attribute.number(...), "
+        "Attribute.string(...), Attribute.boolean(...) or Attribute.array(...)), got 3",
     ),
     flag_error(
         [Flag("a", attributes={"n": Attribute.number(description="x" * 1025)})],
@@ -83,11 +85,11 @@ FLAG_RULES = [
     ),
     flag_error(
         [Flag("a", attributes={"n": Attribute.number(required="yes")})],  # type: ignore[arg-type]
-        "flags['a'].attributes['n'].required must be True or False, got 'yes'",
+        "flags[0].attributes['n'].required must be True or False, got 'yes'",
     ),
     flag_error(
         [Flag("a", attributes={"n": Attribute("date")})],  # type: ignore[arg-type]
-        "flags['a'].attributes['n'].type must be one of 'number', 'string', 'boolean', 'array', "
+        "flags[0].attributes['n'].type must be one of 'number', 'string', 'boolean', 'array', "
         "got 'date'",
     ),
     flag_error(
@@ -96,7 +98,7 @@ FLAG_RULES = [
     ),
     flag_error(
         [Flag("a", attributes={"n": Attribute.number(minimum=1.5)})],  # type: ignore[arg-type]
-        "flags['a'].attributes['n'].minimum must be an integer (AppConfig's rule), got 1.5",
+        "flags[0].attributes['n'].minimum must be an integer or None, got 1.5",
     ),
     flag_error(
         [Flag("a", attributes={"n": Attribute.number(minimum=5, maximum=1)})],
@@ -124,7 +126,7 @@ FLAG_RULES = [
     ),
     flag_error(
         [Flag("a", attributes={"s": Attribute.string(enum=["x", 1])})],  # type: ignore[list-item]
-        "flags['a'].attributes['s'].enum members must be strings of at most 1024 characters, got 1",
+        "flags[0].attributes['s'].enum[1] must be a string, got 1",
     ),
     flag_error(
         [Flag("a", attributes={"s": Attribute.string(enum=["x", "x"])})],
@@ -137,7 +139,7 @@ FLAG_RULES = [
     ),
     flag_error(
         [Flag("a", enabled="on")],  # type: ignore[arg-type]
-        "flags['a'].enabled must be True or False, got 'on'",
+        "flags[0].enabled must be True or False, got 'on'",
     ),
     flag_error(
         [Flag("a", enabled=True, variants=[Variant("default")])],
@@ -161,7 +163,7 @@ FLAG_RULES = [
     ),
     flag_error(
         [Flag("a", attributes=NUMBER, values={"n": float("nan")})],
-        "flags['a'].values['n'] must be a finite number, got nan",
+        "flags[0].values['n'] must be a finite number, got nan",
     ),
     flag_error(
         [Flag("a", attributes=NUMBER, values={"n": 11})],
@@ -189,7 +191,7 @@ FLAG_RULES = [
     ),
     flag_error(
         [Flag("a", attributes={"l": Attribute.array()}, values={"l": ["x", 1]})],
-        "flags['a'].values['l'] must be all strings or all numbers, got ['x', 1]",
+        "flags[0].values['l'] must be a list of strings or a list of numbers, got ['x', 1]",
     ),
     flag_error(
         [
@@ -213,7 +215,7 @@ FLAG_RULES = [
     ),
     flag_error(
         [Flag("a", variants=Variant("default"))],  # type: ignore[arg-type]
-        "flags['a'].variants must be a list of Variant",
+        "flags[0].variants must be a list of Variant or None, got Variant(name='default'",
     ),
     flag_error([Flag("a", variants=[])], "flags['a'].variants must hold 1-32 variants, got 0"),
     flag_error(
@@ -222,7 +224,7 @@ FLAG_RULES = [
     ),
     flag_error(
         [Flag("a", variants=["default"])],  # type: ignore[list-item]
-        "flags['a'].variants[0] must be a Variant, got 'default'",
+        "flags[0].variants[0] must be a Variant, got 'default'",
     ),
     flag_error(
         [Flag("a", variants=[Variant("")])],
@@ -234,7 +236,7 @@ FLAG_RULES = [
     ),
     flag_error(
         [Flag("a", variants=[Variant("x", enabled=1)])],  # type: ignore[arg-type]
-        "flags['a'].variants[0].enabled must be True or False, got 1",
+        "flags[0].variants[0].enabled must be True or False, got 1",
     ),
     flag_error(
         [Flag("a", variants=[Variant("default", rule="(eq $a 1)")])],
@@ -254,7 +256,8 @@ FLAG_RULES = [
     ),
     flag_error(
         [Flag("a", attributes={"m": Attribute.number()}, values=[1])],  # type: ignore[arg-type]
-        "flags['a'].values must be a mapping, got [1]",
+        "flags[0].values must be a mapping of strings to (strings, numbers, booleans, lists of "
+        "strings or lists of numbers) or None, got [1]",
     ),
 ]
 
@@ -280,7 +283,10 @@ def test_the_document_must_fit_appconfigs_size_limit(
 # --- Construct properties ----------------------------------------------------------------------
 
 PROP_RULES = [
-    ({"environments": "staging"}, "environments must be a list of names, got 'staging'"),
+    (
+        {"environments": "staging"},
+        "environments must be a list of strings, got the string 'staging'",
+    ),
     ({"environments": []}, "environments must name at least one environment, got none"),
     (
         {"environments": ["staging", "prod/eu"]},
@@ -299,7 +305,7 @@ PROP_RULES = [
     ({"services": {"staging": "svc"}}, "services['staging'] must be a list of services"),
     (
         {"services": {"staging": ["svc"]}},
-        "services['staging'] must hold services (ObservedService, ExpressService or another "
+        "services['staging'][0] must be a service (ObservedService, ExpressService or another "
         "IObservedService), got 'svc'",
     ),
     (
@@ -307,7 +313,11 @@ PROP_RULES = [
         "rollback_alarms keys must be environments ('staging', 'production'), got 'qa'",
     ),
     ({"rollback_alarms": {"staging": "alarm"}}, "rollback_alarms['staging'] must be a list"),
-    ({"rollout": "canary"}, "rollout must be a Rollout (Rollout.canary(), ...), got 'canary'"),
+    (
+        {"rollout": "canary"},
+        "rollout must be a Rollout (Rollout.canary(...), Rollout.exponential(...), "
+        "Rollout.linear(...) or Rollout.all_at_once(...)) or None, got 'canary'",
+    ),
     (
         {"rollout": Rollout("LINEAR", 20, Duration.minutes(1), Duration.minutes(1))},
         "",  # valid: control case
@@ -366,7 +376,7 @@ PROP_RULES = [
     ),
     (
         {"agent_health_check": "curl localhost"},
-        "agent_health_check must be a list of strings, got 'curl localhost'",
+        "agent_health_check must be a list of strings or None, got the string 'curl localhost'",
     ),
     (
         {"agent_health_check": ["curl", "localhost"]},
@@ -456,3 +466,77 @@ def test_the_application_cannot_listen_on_the_agents_port(stack: cdk.Stack) -> N
     message = "services['staging']: TestStack/Api listens on 2772, the AppConfig agent's port"
     with pytest.raises(ValueError, match=re.escape(PATH + message)):
         build(stack, environments=["staging"], services={"staging": [api]})
+
+
+# --- Issue 13: values that used to slip through; patterns as AppConfig evaluates them ------------
+
+ISSUE_13 = [
+    flag_error(
+        [Flag("a", name="")], "flags['a'].name must be 1-64 characters without a line break, got ''"
+    ),
+    flag_error(
+        [Flag("a", attributes={"s": Attribute.string(pattern="^(a+)+$")})],
+        "flags['a'].attributes['s'].pattern must be a regular expression that evaluates quickly: "
+        "it backtracks catastrophically on an input like",
+    ),
+    flag_error(
+        [
+            Flag(
+                "a", attributes={"s": Attribute.string(pattern="^[A-Z]{3}$")}, values={"s": "ABC\n"}
+            )
+        ],
+        "flags['a'].values['s'] must match the pattern '^[A-Z]{3}$', got 'ABC\\n'",
+    ),
+    flag_error(
+        [Flag("a", attributes={"s": Attribute.string(pattern="^\\d+$")}, values={"s": "\u0661"})],
+        "flags['a'].values['s'] must match the pattern '^\\\\d+$', got '\u0661'",
+    ),
+    flag_error(
+        [Flag("a", attributes={"s": Attribute.string(pattern="\\Aabc\\Z")})],
+        "flags['a'].attributes['s'].pattern must be a valid regular expression in ECMAScript "
+        "syntax, as AppConfig reads it",
+    ),
+    flag_error(
+        [Flag("a", attributes={"s": Attribute.string(pattern="(?i)abc")})],
+        "flags['a'].attributes['s'].pattern must be a valid regular expression in ECMAScript",
+    ),
+    flag_error(
+        [Flag("a", attributes={"s": Attribute.string(pattern="^.$")}, values={"s": "\U0001f600"})],
+        "flags['a'].values['s'] must match the pattern '^.$' (it matches with ECMAScript's u "
+        "flag and not without",
+    ),
+    flag_error(
+        [Flag("a", attributes={"n": Attribute.number(maximum=10**20)})],
+        "flags[0].attributes['n'].maximum must be an integer within +-9007199254740991",
+    ),
+    flag_error(
+        [Flag("a", attributes={"n": Attribute.number()}, values={"n": 2**60})],
+        "flags[0].values['n'] must be an integer within +-9007199254740991",
+    ),
+    flag_error(
+        [Flag("a", attributes={"s": Attribute.string(enum="abc")})],
+        "flags[0].attributes['s'].enum must be a list of strings or None, got the string 'abc'",
+    ),
+    flag_error([Flag("a", enabled="no")], "flags[0].enabled must be True or False, got 'no'"),
+    flag_error([Flag("a\n")], "flags[0].key must be a string without control characters"),
+]
+
+
+@pytest.mark.parametrize(("props", "message"), ISSUE_13)
+def test_values_that_used_to_slip_through(
+    stack: cdk.Stack, props: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match="^" + re.escape(PATH + message)):
+        build(stack, **props)
+
+
+def test_ecmascript_only_syntax_is_accepted(stack: cdk.Stack) -> None:
+    """A named group is ``(?<name>...)`` in ECMAScript, which Python's re refused."""
+    flags = [
+        Flag(
+            "a",
+            attributes={"s": Attribute.string(pattern="^(?<year>\\d{4})-\\d{2}$")},
+            values={"s": "2026-01"},
+        )
+    ]
+    assert '"pattern":"^(?<year>\\\\d{4})-\\\\d{2}$"' in build(stack, flags=flags).flags_document

@@ -21,12 +21,16 @@ from harness.generated import count, examples
 
 OFFICIAL = jsonschema.Draft7Validator(OFFICIAL_FEATURE_FLAGS_SCHEMA)
 # Every message names where the problem is: the flag list, one flag, or the whole document.
-ERROR = re.compile(r"^(flags(\[| must)|the rendered flags document)")
+ERROR = re.compile(r"^(flags(\[| must)|each key of flags\[|the rendered flags document)")
 
 KEYS = st.from_regex(r"[a-z][a-zA-Z0-9_-]{0,12}", fullmatch=True)
 BAD_KEYS = st.sampled_from(["", "Upper", "9lives", "has space", "a" * 65, "dot.ted"])
 PATTERNS = ("^[a-z]+$", "^v[0-9]{1,3}$", "[A-Z]", "^(red|green|blue)$")
-TEXT = st.text(max_size=20)
+# What a string may hold (the boundary refuses control characters, line and paragraph
+# separators and lone surrogates in names; values and descriptions also take tabs and newlines).
+PRINTABLE = st.characters(exclude_categories=("Cc", "Cs", "Zl", "Zp"))
+TEXT = st.text(PRINTABLE, max_size=20)
+SAFE_INTEGERS = st.integers(-(2**53 - 1), 2**53 - 1)
 
 
 def keys(valid: bool) -> st.SearchStrategy[str]:
@@ -56,14 +60,20 @@ def string_attribute(draw: st.DrawFn, valid: bool) -> tuple[Attribute, Any]:
     if kind == "pattern":
         pattern = draw(st.sampled_from(PATTERNS))
         attribute = Attribute.string(pattern=pattern, required=required)
-        value = draw(st.from_regex(pattern).filter(lambda s: len(s) <= 1024))
+        # AppConfig's $ matches only at the end (ECMAScript), where Python's also matches
+        # before a final newline: generate whole matches of printable text.
+        value = draw(
+            st.from_regex(pattern, fullmatch=True, alphabet=PRINTABLE).filter(
+                lambda s: len(s) <= 1024
+            )
+        )
     elif kind == "enum":
         members = draw(st.lists(TEXT, min_size=1, max_size=5, unique=True))
         attribute = Attribute.string(enum=members, required=required)
         value = draw(st.sampled_from(members))
     else:
         attribute = Attribute.string(required=required)
-        value = draw(st.text(max_size=50))
+        value = draw(st.text(PRINTABLE, max_size=50))
     if not valid:
         value = draw(st.just(value) | TEXT | st.integers())
     return attribute, value
@@ -77,11 +87,17 @@ def array_attribute(draw: st.DrawFn, valid: bool) -> tuple[Attribute, Any]:
         value: Any = draw(st.lists(st.integers(0, 10), min_size=1, max_size=4))
     elif elements == "string":
         attribute = Attribute.array(elements=Attribute.string(pattern="^[a-z]+$"))
-        value = draw(st.lists(st.from_regex("^[a-z]+$"), min_size=1, max_size=4))
+        value = draw(
+            st.lists(
+                st.from_regex("^[a-z]+$", fullmatch=True, alphabet=PRINTABLE),
+                min_size=1,
+                max_size=4,
+            )
+        )
     else:
         attribute = Attribute.array()
         value = draw(
-            st.lists(st.integers(), min_size=1, max_size=4) | st.lists(TEXT, min_size=1, max_size=4)
+            st.lists(SAFE_INTEGERS, min_size=1, max_size=4) | st.lists(TEXT, min_size=1, max_size=4)
         )
     if not valid:
         value = draw(st.just(value) | st.just([]) | st.just(["x", 1]) | st.lists(st.integers()))
@@ -110,8 +126,8 @@ def flags(draw: st.DrawFn, valid: bool) -> Flag:
         for key in draw(st.lists(st.sampled_from(optional), unique=True)) if optional else []:
             del values[key]
     key = draw(keys(valid))
-    name = draw(st.none() | st.from_regex(r"[^\n]{1,64}", fullmatch=True))
-    description = draw(st.none() | st.text(max_size=40))
+    name = draw(st.none() | st.from_regex(r"[^\n]{1,64}", fullmatch=True, alphabet=PRINTABLE))
+    description = draw(st.none() | st.text(PRINTABLE, max_size=40))
     if draw(st.booleans()):
         # A multi-variant flag: every variant carries the values, the last has no rule.
         count = draw(st.integers(1, 3))

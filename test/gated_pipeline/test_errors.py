@@ -121,7 +121,13 @@ def test_s3_key_with_a_wildcard(stack: cdk.Stack, services: list[ObservedService
 
 
 def test_source_must_come_from_a_factory(stack: cdk.Stack, services: list[ObservedService]) -> None:
-    raises(stack, services, "source must be made by PipelineSource.connection", source="repo")
+    raises(
+        stack,
+        services,
+        "source must be a PipelineSource (PipelineSource.connection(...), "
+        "PipelineSource.code_commit(...) or PipelineSource.s3(...)), got 'repo'",
+        source="repo",
+    )
 
 
 def test_tokens_are_not_validated(stack: cdk.Stack, services: list[ObservedService]) -> None:
@@ -236,7 +242,12 @@ def test_bake_time_out_of_range(
         ("0/15 * 9 ? * MON *", "seconds field '0/15': CodePipeline accepts only '*' there"),
         (
             "* * \u0661\u0662 ? * MON *",
-            "hours field '\u0661\u0662': '\u0661\u0662' is not a value in 0-23",
+            "it must hold ASCII characters only (digits 0-9, names, * , - / ? L W #)",
+        ),
+        # Arabic-Indic digits where Python's \d (not CodePipeline) would take them.
+        (
+            "* * 9 1\u0661W * ? *",
+            "it must hold ASCII characters only (digits 0-9, names, * , - / ? L W #)",
         ),
     ],
 )
@@ -273,8 +284,9 @@ def test_invalid_time_zone(stack: cdk.Stack, services: list[ObservedService]) ->
     raises(
         stack,
         services,
-        "stages[0].gates[0].time_zone must be a Region/City name like 'Europe/Berlin', 'UTC' or "
-        "'UTC+05:30', or a 3-5 letter abbreviation like 'EST', got 'berlin'",
+        "stages[0].gates[0].time_zone must be a time zone CodePipeline knows: an IANA name like "
+        "'Europe/Berlin', 'UTC' or 'UTC+05:30', or an abbreviation like 'EST' or 'PST', got "
+        "'berlin'",
         stages=[
             DeployStage(
                 name="Prod",
@@ -292,10 +304,9 @@ def test_gate_refers_to_a_service_without_health_alarm(
     raises(
         stack,
         services,
-        "stages[0].gates (Gate.bake of Prod): services[0] must be a service (ObservedService, "
-        "ExpressService or another IObservedService) whose health_alarm the gate watches, got "
-        "namespace(node=namespace(path='TestStack/Legacy'), health_alarm=None) (pass other "
-        "alarms with alarms=)",
+        "stages[0].gates[0].services[0] must be a service (ObservedService, ExpressService or "
+        "another IObservedService), got namespace(node=namespace(path='TestStack/Legacy'), "
+        "health_alarm=None)",
         stages=[
             DeployStage(
                 name="Prod",
@@ -474,7 +485,7 @@ def test_invalid_gate_settings(
         ([PipelineTest(name="Unit", commands=[])], "tests[0].commands must hold at least one"),
         (
             [PipelineTest(name="Unit", commands="make test")],  # type: ignore[arg-type]
-            "tests[0].commands must be a list of commands, got a string",
+            "tests[0].commands must be a list of strings, got the string 'make test'",
         ),
         (
             [PipelineTest(name="Unit", commands=["a"], timeout=cdk.Duration.hours(9))],
@@ -493,8 +504,8 @@ def test_invalid_tests(
     [
         (
             {"execution_mode": codepipeline.ExecutionMode.PARALLEL},
-            "execution_mode must be one of <ExecutionMode.QUEUED: 'QUEUED'>, "
-            "<ExecutionMode.SUPERSEDED: 'SUPERSEDED'>, got <ExecutionMode.PARALLEL: 'PARALLEL'>",
+            "execution_mode must be one of ExecutionMode.QUEUED, ExecutionMode.SUPERSEDED, "
+            "got ExecutionMode.PARALLEL",
         ),
         (
             {"pipeline_name": "my pipeline"},
@@ -518,6 +529,39 @@ def test_invalid_tests(
         (
             {"notification_emails": ["team@"]},
             "notification_emails[0] must be an email address like oncall@example.com, got 'team@'",
+        ),
+        # Issue 13: values that used to slip through.
+        (
+            {"source": source(trigger_branches="main")},
+            "source.trigger_branches must be a list of strings, got the string 'main'",
+        ),
+        (
+            {"source": source(file_paths="src/**")},
+            "source.file_paths must be a list of strings, got the string 'src/**'",
+        ),
+        (
+            {"source": source(branch="main\n")},
+            "source.branch must be a string without control characters",
+        ),
+        (
+            {"notification_emails": "team@example.com"},
+            "notification_emails must be a list of strings, got the string 'team@example.com'",
+        ),
+        (
+            {"kms_encrypt_images": "no"},
+            "kms_encrypt_images must be True or False or None, got 'no'",
+        ),
+        ({"max_image_count": True}, "max_image_count must be an integer or None, got True"),
+        (
+            {
+                "tests": [
+                    PipelineTest(
+                        name="Unit", commands=["a"], environment_variables={"CODEBUILD_X": "1"}
+                    )
+                ]
+            },
+            "each key of tests[0].environment_variables must be 1-255 characters without '=', "
+            "not starting with CODEBUILD_, got 'CODEBUILD_X'",
         ),
     ],
 )
@@ -585,7 +629,11 @@ def test_gates_and_services_must_be_lists_of_the_right_things(
 ) -> None:
     bake = Gate.bake(cdk.Duration.minutes(5))
     cases: list[tuple[dict[str, Any], str]] = [
-        ({"services": [services[0]], "gates": bake}, "stages[0].gates must be a list, got "),
+        (
+            {"services": [services[0]], "gates": bake},
+            "stages[0].gates must be a list of Gate, got BakeGate(duration=Duration of 5 "
+            "minutes, services=None, alarms=())",
+        ),
         (
             {"services": ["Svc0"]},
             "stages[0].services[0] must be a service (ObservedService, ExpressService or another "
@@ -612,3 +660,81 @@ def test_a_deployment_that_bakes_longer_than_the_deploy_action_waits(
         "ECS deploy action waits at most 60, so at most 45 minutes of bake time leave room"
     )
     raises(stack, [slow], message, stages=[DeployStage(name="Staging", services=[slow])])
+
+
+# --- Issue 13: values that used to slip through ---------------------------------------------------
+
+
+def test_an_s3_source_bucket_must_be_versioned_and_send_events_to_eventbridge(
+    stack: cdk.Stack, services: list[ObservedService]
+) -> None:
+    unversioned = s3.Bucket(stack, f"B{next(_ids)}", event_bridge_enabled=True)
+    silent = s3.Bucket(stack, f"B{next(_ids)}", versioned=True)
+    raises(
+        stack,
+        services,
+        f"source.bucket ({unversioned.node.path}) must be versioned (s3.Bucket(..., "
+        "versioned=True)): the S3 source action reads object versions, got versioning off",
+        source=PipelineSource.s3(unversioned, "app.zip"),
+    )
+    raises(
+        stack,
+        services,
+        f"source.bucket ({silent.node.path}) must send its events to EventBridge (s3.Bucket(..., "
+        "event_bridge_enabled=True)): uploads start the pipeline through an EventBridge rule, "
+        "got no EventBridge notifications",
+        source=PipelineSource.s3(silent, "app.zip"),
+    )
+
+
+@pytest.mark.parametrize("zone", ["XYZ", "Europe/Berln", "Mars/Olympus_Mons", "UTC+5", "utc"])
+def test_an_unknown_time_zone(stack: cdk.Stack, services: list[ObservedService], zone: str) -> None:
+    raises(
+        stack,
+        services,
+        f"stages[0].gates[0].time_zone must be a time zone CodePipeline knows: an IANA name like "
+        f"'Europe/Berlin', 'UTC' or 'UTC+05:30', or an abbreviation like 'EST' or 'PST', got "
+        f"{zone!r}",
+        stages=[
+            DeployStage(
+                name="Prod",
+                services=[services[0]],
+                gates=[Gate.deployment_window("* * 9 ? * MON *", time_zone=zone)],
+            )
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    "zone", ["UTC", "Europe/Berlin", "America/Argentina/Buenos_Aires", "UTC-03:00", "EST", "PST"]
+)
+def test_time_zones_codepipeline_accepts(zone: str) -> None:
+    from cdk_devops_constructs.gated_pipeline.gates import is_time_zone  # noqa: PLC0415
+
+    assert is_time_zone(zone)
+
+
+def _token_name(stack: cdk.Stack, services: list[ObservedService]) -> DeployStage:
+    name = cdk.CfnParameter(stack, f"Name{next(_ids)}").value_as_string
+    return DeployStage(name=name, services=[services[0]])
+
+
+def _window_with_newline(stack: cdk.Stack, services: list[ObservedService]) -> DeployStage:
+    window = Gate.deployment_window("* * 9 ? * MON *\n")
+    return DeployStage(name="Prod", services=[services[0]], gates=[window])
+
+
+@pytest.mark.parametrize(
+    ("stage", "message"),
+    [
+        (_token_name, "stages[0].name must be known at synthesis, not a CDK token"),
+        (
+            _window_with_newline,
+            "stages[0].gates[0].cron must be a string without control characters",
+        ),
+    ],
+)
+def test_stage_values_that_used_to_slip_through(
+    stack: cdk.Stack, services: list[ObservedService], stage: Any, message: str
+) -> None:
+    raises(stack, services, message, stages=[stage(stack, services)])

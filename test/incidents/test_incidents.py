@@ -26,6 +26,7 @@ from cdk_devops_constructs.incidents.pipeline import PIPELINE_EVENTS
 from cdk_devops_constructs.incidents.settings import PLAINTEXT_PAGING_URL
 
 from conftest import template_of
+from harness.compliance import ACCOUNT, REGION
 from harness.scenarios import Built
 from observed_service.scenarios import RUNBOOK, SLACK, TEAMS, image
 
@@ -249,14 +250,23 @@ def test_dashboards_have_names_unique_in_the_account(built: Built) -> None:
     assert dashboard["DashboardName"] == "TestStack-Checkout-2BDC3548-us-east-1"
 
 
-def test_a_description_too_long_for_cloudwatch_is_refused(stack: cdk.Stack) -> None:
+def test_a_description_too_long_for_cloudwatch_is_refused() -> None:
+    """Each part is within its own limit (stack name 128, service_name 90, runbook_url 256);
+    together they pass CloudWatch's 1024."""
+    stack = cdk.Stack(cdk.App(), "S" * 128, env=cdk.Environment(account=ACCOUNT, region=REGION))
     with pytest.raises(
         ValueError,
-        match=r"^TestStack/Svc: the description of alarm \w+ must be at most 1024 "
+        match=r"^S{128}/Svc: the description of alarm \w+ must be at most 1024 "
         r"characters \(CloudWatch's limit\), got 1\d{3}: shorten incidents.runbook_url or "
         r"service_name$",
     ):
-        ObservedService(stack, "Svc", image=image(), service_name="s" * 300)
+        ObservedService(
+            stack,
+            "Svc",
+            image=image(),
+            service_name="s" * 90,
+            incidents=Incidents(runbook_url="https://wiki.example.com/" + "r" * 231),
+        )
 
 
 def test_a_value_known_at_deployment_counts_at_its_longest() -> None:

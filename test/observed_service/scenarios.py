@@ -30,7 +30,7 @@ CERTIFICATE_ARN = (
 )
 WEB_ACL_ARN = (
     "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/platform/"
-    "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"
+    "a1b2c3d4-5678-90ab-cdef-0123456789ab"
 )
 SLACK = SlackChannel(workspace_id="T0123ABCDEF", channel_id="C0123ABCDEF")
 TEAMS = TeamsChannel(

@@ -18,6 +18,7 @@ from .scenarios import CERTIFICATE_ARN, image
 from harness import compliance
 
 PATH = "TestStack/Svc: "
+WAF_ID = "a1b2c3d4-5678-90ab-cdef-0123456789ab"
 
 
 def build(stack: cdk.Stack, id: str = "Svc", **props: Any) -> ObservedService:
@@ -49,7 +50,10 @@ def build(stack: cdk.Stack, id: str = "Svc", **props: Any) -> ObservedService:
             "health_check_path must start with '/' and be at most 1024 characters, got 'health'",
         ),
         ({"min_capacity": 0}, "min_capacity must be at least 1, got 0"),
-        ({"writable_paths": "/tmp"}, "writable_paths must be a list of absolute paths, got '/tmp'"),
+        (
+            {"writable_paths": "/tmp"},
+            "writable_paths must be a list of strings, got the string '/tmp'",
+        ),
         (
             {"writable_paths": ["tmp"]},
             "writable_paths[0] must be an absolute path below / of letters, digits, '.', '_' and "
@@ -93,7 +97,7 @@ def build(stack: cdk.Stack, id: str = "Svc", **props: Any) -> ObservedService:
         ),
         (
             {"alarm_emails": "oncall@example.com"},
-            "alarm_emails must be a list of email addresses, got the string 'oncall@example.com'",
+            "alarm_emails must be a list of strings, got the string 'oncall@example.com'",
         ),
         ({"alarm_datapoints": 0}, "alarm_datapoints must be at least 1, got 0"),
         (
@@ -111,11 +115,13 @@ def build(stack: cdk.Stack, id: str = "Svc", **props: Any) -> ObservedService:
         ({"listener_priority": 0}, "listener_priority must be in [1, 50000], got 0"),
         (
             {"path_patterns": ["api/*"]},
-            "path_patterns[0] must start with '/' and be at most 128 characters, got 'api/*'",
+            "path_patterns[0] must be a path starting with '/', at most 128 letters, digits and "
+            "_ - . $ / ~ \" ' @ : + & * ?, got 'api/*'",
         ),
         (
             {"host_headers": ["a b"]},
-            "host_headers[0] must be a host name of 1-128 characters, got 'a b'",
+            "host_headers[0] must be a host name of at most 128 letters, digits, '-', '_', '.', "
+            "'*' or '?', with at least one '.' and only letters after the last one, got 'a b'",
         ),
         (
             {"path_patterns": ["/a", "/b", "/c"], "host_headers": ["x.io", "y.io", "z.io"]},
@@ -145,12 +151,123 @@ def build(stack: cdk.Stack, id: str = "Svc", **props: Any) -> ObservedService:
             {"deployment": Deployment.canary(canary_bake_time=cdk.Duration.days(2))},
             "deployment.canary_bake_time must be between 0 minutes and 1440 minutes, got 2880 minutes",
         ),
+        # Issue 13: values that used to slip through ("..." ends a message's known start).
+        (
+            {"web_acl_arn": "arn:aws:waf-regional:us-east-1:123456789012:webacl/a1b2c3d4"},
+            "web_acl_arn must be a WAFv2 regional web ACL ARN like "
+            "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/<name>/<id>, got "
+            "'arn:aws:waf-regional:us-east-1:123456789012:webacl/a1b2c3d4'",
+        ),
+        (
+            {"web_acl_arn": f"arn:aws:wafv2:us-east-1:123456789012:global/webacl/edge/{WAF_ID}"},
+            "web_acl_arn must be a WAFv2 regional web ACL ARN like "
+            "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/<name>/<id>, got "
+            "'arn:aws:wafv2:us-east-1:123456789012:global/webacl/edge/a1b2c3d4-5678-90ab-cdef-0123456789ab'",
+        ),
+        (
+            {"web_acl_arn": f"arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/x/{WAF_ID}"},
+            "web_acl_arn must name a web ACL in the load balancer's region (us-east-1), "
+            "got "
+            "'arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/x/a1b2c3d4-5678-90ab-cdef-0123456789ab'",
+        ),
+        (
+            {"web_acl_arn": f"arn:aws:wafv2:us-east-1:123456789012:regional/webacl/x/{WAF_ID}\n"},
+            "web_acl_arn must be a string without control characters (line breaks, tabs, "
+            "NUL...), got "
+            "'arn:aws:wafv2:us-east-1:123456789012:regional/webacl/x/a1b2c3d4-5678-90ab-cdef-0123456789ab\\n'",
+        ),
+        (
+            {"service_name": cdk.Aws.STACK_NAME},
+            "service_name must be known at synthesis, not a CDK token (it becomes part of "
+            "a name, a description, a URL or a computed value)...",
+        ),
+        (
+            {"service_name": ""},
+            "service_name must be 1-90 characters (it names the alarm topic, whose display "
+            "name SNS limits to 100; default: the construct id), got ''",
+        ),
+        (
+            {"service_name": "s" * 91},
+            "service_name must be 1-90 characters (it names the alarm topic, whose display "
+            "name SNS limits to 100; default: the construct id)...",
+        ),
+        (
+            {"readonly_root_filesystem": "no"},
+            "readonly_root_filesystem must be True or False, got 'no'",
+        ),
+        (
+            {"cpu_alarm_percent": True},
+            "cpu_alarm_percent must be a number, got True",
+        ),
+        (
+            {"min_capacity": "2"},
+            "min_capacity must be an integer, got '2'",
+        ),
+        (
+            {"command": "serve"},
+            "command must be a list of strings or None, got the string 'serve'",
+        ),
+        (
+            {"alarm_emails": ["oncall@example.com\n"]},
+            "alarm_emails[0] must be a string without control characters (line breaks, "
+            "tabs, NUL...), got 'oncall@example.com\\n'",
+        ),
+        (
+            {"health_check_path": "/health\n"},
+            "health_check_path must be a string without control characters (line breaks, "
+            "tabs, NUL...), got '/health\\n'",
+        ),
+        (
+            {"host_headers": ["api.example.com\n"]},
+            "host_headers[0] must be a string without control characters (line breaks, "
+            "tabs, NUL...), got 'api.example.com\\n'",
+        ),
+        (
+            {"path_patterns": ["/api/*\n"]},
+            "path_patterns[0] must be a string without control characters (line breaks, "
+            "tabs, NUL...), got '/api/*\\n'",
+        ),
+        (
+            {"host_headers": ["localhost"]},
+            "host_headers[0] must be a host name of at most 128 letters, digits, '-', '_', "
+            "'.', '*' or '?', with at least one '.' and only letters after the last one, "
+            "got 'localhost'",
+        ),
+        (
+            {"path_patterns": ["/a b"]},
+            "path_patterns[0] must be a path starting with '/', at most 128 letters, "
+            "digits and _ - . $ / ~ \" ' @ : + & * ?, got '/a b'",
+        ),
+        (
+            {"listener_priority": 2**64},
+            "listener_priority must be an integer within +-9007199254740991 (a JavaScript "
+            "safe integer), got 18446744073709551616",
+        ),
+        (
+            {"user": "root user"},
+            "user must be a user like 'app', '1000' or '1000:1000' (user or uid, then "
+            "optionally :group or :gid), got 'root user'",
+        ),
+        (
+            {"environment": {"A=B": "x"}},
+            "each key of environment must be 1-255 characters without '=', got 'A=B'",
+        ),
+        (
+            {"environment": {"LOG": 5}},
+            "environment['LOG'] must be a string, got 5",
+        ),
+        (
+            {"trace_sample_rate": float("nan")},
+            "trace_sample_rate must be a finite number, got nan",
+        ),
     ],
 )
 def test_bad_values_are_named_with_what_is_allowed(
     stack: cdk.Stack, props: dict[str, Any], message: str
 ) -> None:
-    with pytest.raises(ValueError, match=f"^{re.escape(PATH + message)}$"):
+    start = message.removesuffix("...")
+    end = "" if start != message else "$"
+    with pytest.raises(ValueError, match=f"^{re.escape(PATH + start)}{end}"):
         build(stack, **props)
 
 
@@ -221,3 +338,54 @@ def test_the_message_is_a_value_error_not_a_jsii_trace(stack: cdk.Stack) -> None
         build(stack, cpu=256, memory_limit_mib=4096)
     assert "jsii" not in str(failure.value)
     assert failure.value.__cause__ is None
+
+
+# --- Issue 13: values that used to slip through ---------------------------------------------------
+
+
+def test_a_secret_cannot_share_its_name_with_a_plain_variable(stack: cdk.Stack) -> None:
+    secret = cdk.aws_secretsmanager.Secret.from_secret_name_v2(stack, "Db", "db")
+    with pytest.raises(ValueError, match=re.escape(PATH + "secrets must not name a plain")):
+        build(
+            stack,
+            environment={"DB": "x"},
+            secrets={"DB": ecs.Secret.from_secrets_manager(secret)},
+        )
+
+
+def test_two_services_cannot_take_one_priority_on_a_shared_listener(stack: cdk.Stack) -> None:
+    first = ObservedService(stack, "First", image=image())
+    shared = {"load_balancer": first.load_balancer, "listener": first.listener}
+    build(stack, "Second", listener_priority=7, path_patterns=["/b/*"], **shared)
+    message = (
+        "TestStack/Third: listener_priority 7 (given) is already taken on the same listener by "
+        "TestStack/Second; two rules of one listener cannot share a priority: pass another "
+        "listener_priority (1-50000) to one of them"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        build(stack, "Third", listener_priority=7, path_patterns=["/c/*"], **shared)
+    # The owner's own rule (priority 100) is taken too.
+    with pytest.raises(ValueError, match=r"listener_priority 100 .* by TestStack/First;"):
+        build(stack, "Fourth", listener_priority=100, path_patterns=["/d/*"], **shared)
+
+
+def test_a_cluster_of_the_app_needs_container_insights(stack: cdk.Stack) -> None:
+    vpc = ec2.Vpc(stack, "Vpc")
+    plain = ecs.Cluster(stack, "Plain", vpc=vpc)
+    ecs.Cluster(stack, "Named", vpc=vpc, cluster_name="named")
+    message = (
+        "cluster must have Container Insights on (ecs.Cluster(..., container_insights_v2="
+        "ecs.ContainerInsights.ENABLED)): the running-tasks alarm and the health signal read "
+        "its RunningTaskCount, got TestStack/{} with containerInsights not set"
+    )
+    by_reference = ecs.Cluster.from_cluster_attributes(
+        stack, "ByReference", cluster_name=plain.cluster_name, vpc=vpc
+    )
+    by_name = ecs.Cluster.from_cluster_attributes(stack, "ByName", cluster_name="named", vpc=vpc)
+    for index, (cluster, defined) in enumerate(
+        ((plain, "Plain"), (by_reference, "Plain"), (by_name, "Named"))
+    ):
+        with pytest.raises(ValueError, match=re.escape(message.format(defined))):
+            build(stack, f"Svc{index}", cluster=cluster)
+    on = ecs.Cluster(stack, "On", vpc=vpc, container_insights_v2=ecs.ContainerInsights.ENHANCED)
+    build(stack, "Fine", cluster=on)

@@ -8,13 +8,23 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 
 from cdk_devops_constructs import ObservedService, ServicePlatform
 
-from .scenarios import IMAGE, NAMESPACE
+from .scenarios import CERTIFICATE_ARN, IMAGE, NAMESPACE, WEB_ACL_ARN
 from harness.scenarios import new_stack
+
+LOAD_BALANCER_ARN = (
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/shared/50dc6c495c0c9188"
+)
+LISTENER_ARN = (
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/shared/50dc6c495c0c9188/"
+    "f2f7dc8efc522ab2"
+)
 
 
 def service(stack: cdk.Stack, id: str = "Svc", **props: Any) -> ObservedService:
@@ -32,12 +42,12 @@ def service(stack: cdk.Stack, id: str = "Svc", **props: Any) -> ObservedService:
         ),
         ("/acme/platform/", "namespace must be an SSM parameter path"),
         ("/acme platform", "namespace must be an SSM parameter path"),
-        ("/acme/platform\n", "namespace must be an SSM parameter path"),
+        ("/acme/platform\n", "namespace must be a string without control characters"),
         ("/" + "/".join("abcdefghijkl"), "namespace must be an SSM parameter path"),
         ("/" + "a" * 200, "namespace must be at most 200 characters"),
         ("/aws/platform", "namespace must not start with 'aws' or 'ssm' (names SSM reserves)"),
         ("/SSM-things/platform", "namespace must not start with 'aws' or 'ssm'"),
-        (cdk.Aws.STACK_NAME, "namespace must be known at synthesis (it names SSM parameters)"),
+        (cdk.Aws.STACK_NAME, "namespace must be known at synthesis, not a CDK token"),
     ],
 )
 def test_a_platform_refuses_a_namespace_ssm_would_refuse(namespace: str, message: str) -> None:
@@ -57,8 +67,8 @@ def test_platform_must_be_made_by_from_namespace() -> None:
     with pytest.raises(
         ValueError,
         match=re.escape(
-            "TestStack/Svc: platform must be made by ServicePlatform.from_namespace(namespace), "
-            "got '/acme/platform/production'"
+            "TestStack/Svc: platform must be a PlatformReference "
+            "(ServicePlatform.from_namespace(namespace)) or None, got '/acme/platform/production'"
         ),
     ):
         service(stack, platform=NAMESPACE)
@@ -72,13 +82,18 @@ def test_what_the_platform_owns_cannot_be_passed_too(prop: str) -> None:
     vpc = ec2.Vpc.from_vpc_attributes(
         stack, "Vpc", vpc_id="vpc-1", availability_zones=["us-east-1a"], private_subnet_ids=["s-1"]
     )
+    sg = ec2.SecurityGroup.from_security_group_id(stack, "Sg", "sg-1")
     values: dict[str, Any] = {
         "vpc": vpc,
         "cluster": ecs.Cluster.from_cluster_attributes(stack, "C", cluster_name="c", vpc=vpc),
-        "load_balancer": object(),
-        "listener": object(),
-        "certificate": object(),
-        "web_acl_arn": "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/a/b",
+        "load_balancer": elbv2.ApplicationLoadBalancer.from_application_load_balancer_attributes(
+            stack, "Lb", load_balancer_arn=LOAD_BALANCER_ARN, security_group_id="sg-1"
+        ),
+        "listener": elbv2.ApplicationListener.from_application_listener_attributes(
+            stack, "Listener", listener_arn=LISTENER_ARN, security_group=sg
+        ),
+        "certificate": acm.Certificate.from_certificate_arn(stack, "Cert", CERTIFICATE_ARN),
+        "web_acl_arn": WEB_ACL_ARN,
     }
     with pytest.raises(
         ValueError,

@@ -53,7 +53,6 @@ class AlarmThresholds:
             Duration.seconds(60),
         )
         check.minutes_in(scope, "alarm_period", self.period, Duration.minutes(1), Duration.days(1))
-        check.integer(scope, "alarm_datapoints", self.datapoints)
         check.at_least(scope, "alarm_datapoints", self.datapoints, 1)
         if not check.is_token(self.period) and not check.is_token(self.datapoints):
             window = self.period.to_seconds() * self.datapoints

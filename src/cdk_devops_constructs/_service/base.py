@@ -35,7 +35,7 @@ from .._notifications import (
     subscribe_emails,
     warn_if_unsubscribed,
 )
-from .._shared import SharedInfrastructure, named_cluster
+from .._shared import SharedInfrastructure, check_container_insights, named_cluster
 from ..incidents.service import respond_to_incidents
 from ..incidents.settings import Incidents, check_incidents
 from ..service_contract import DeployMethod, DeployTarget, SidecarHost
@@ -44,6 +44,11 @@ from .dashboard import build_dashboard, dashboard_name, dashboard_url
 from .deployed_image import pin_deployed_image
 from .metrics import ServiceMetrics
 from .task import AppTask
+
+# The alarm topic's display name is "Alarms of <service_name>", and SNS allows display names of
+# at most 100 characters (SNS API reference, SetTopicAttributes, DisplayName).
+ALARM_TOPIC_PREFIX = "Alarms of "
+MAX_SERVICE_NAME = 100 - len(ALARM_TOPIC_PREFIX)
 
 
 class ServiceBase(Construct):
@@ -99,6 +104,16 @@ class ServiceBase(Construct):
                 f" {why}",
             )
 
+    def _check_service_name(self) -> None:
+        name = self.service_name
+        if not 1 <= len(name) <= MAX_SERVICE_NAME:
+            check.fail(
+                self,
+                f"service_name must be 1-{MAX_SERVICE_NAME} characters (it names the alarm "
+                f"topic, whose display name SNS limits to 100; default: the construct id), got "
+                f"{check.shown(name)}",
+            )
+
     def _keys_and_logs(
         self, encryption_key: kms.IKey | None, log_retention: logs.RetentionDays
     ) -> None:
@@ -120,7 +135,7 @@ class ServiceBase(Construct):
                 key=self.encryption_key,
                 emails=alarm_emails,
                 publishers=[cloudwatch_alarms(self)],
-                display_name=f"Alarms of {self.service_name}",
+                display_name=f"{ALARM_TOPIC_PREFIX}{self.service_name}",
             )
             warn_if_unsubscribed(
                 alarm_topic,
@@ -292,6 +307,8 @@ def check_network(scope: Construct, vpc: ec2.IVpc | None, cluster: ecs.ICluster 
             f"vpc ({vpc.node.path}) and cluster ({cluster.node.path}) conflict: the "
             "cluster is in another VPC; pass only cluster, or a cluster in vpc",
         )
+    if cluster is not None:
+        check_container_insights(scope, cluster)
 
 
 def default_cluster(scope: Construct, vpc: ec2.IVpc | None) -> ecs.Cluster:

@@ -7,6 +7,7 @@ collector when tracing is on.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -21,6 +22,12 @@ from .tracing import COLLECTOR_PORTS, add_collector, otel_environment
 from .writable_paths import add_writable_paths, check_writable_paths
 
 APP_CONTAINER_NAME = "app"
+# ECS ContainerDefinition.user: "user", "user:group", "uid", "uid:gid", "user:gid" or
+# "uid:group"; names as Linux allows them (a trailing "$" for machine accounts).
+USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}\$?(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,254}\$?)?")
+USER_RULE = "a user like 'app', '1000' or '1000:1000' (user or uid, then optionally :group or :gid)"
+VARIABLE_NAME = re.compile(r"[^=]{1,255}")
+VARIABLE_NAME_RULE = "1-255 characters without '='"
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,27 @@ class TaskSpec:
         check.fargate_size(scope, self.cpu, self.memory_limit_mib)
         check_writable_paths(scope, self.writable_paths)
         check.in_range(scope, "trace_sample_rate", self.trace_sample_rate, 0, 1)
+        if self.user is not None:
+            check.matches(scope, "user", self.user, USER, USER_RULE)
+        self._check_variables(scope)
+
+    def _check_variables(self, scope: Construct) -> None:
+        """Variable names ECS can set; a secret's name is not also a plain variable's ("The
+        secret name must be unique and not shared with any new or existing environment
+        variables set on the container", ECS developer guide, "Pass sensitive data")."""
+        plain = set(self.environment or {})
+        if self.tracing:
+            plain |= set(otel_environment("name", 0))
+        for prop, names in (("environment", self.environment), ("secrets", self.secrets)):
+            for name in names or {}:
+                check.matches(scope, f"each key of {prop}", name, VARIABLE_NAME, VARIABLE_NAME_RULE)
+        for name in self.secrets or {}:
+            if name in plain:
+                check.fail(
+                    scope,
+                    f"secrets must not name a plain environment variable (in environment, or "
+                    f"set by tracing), got {name!r}",
+                )
 
     def weakened(self) -> list[str]:
         """The security defaults these props turn off, for a synth-time warning."""

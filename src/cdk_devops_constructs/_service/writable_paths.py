@@ -77,8 +77,6 @@ def add_writable_paths(
 
 
 def check_writable_paths(scope: Construct, paths: Sequence[str]) -> None:
-    if isinstance(paths, str) or not isinstance(paths, Sequence):
-        check.fail(scope, f"writable_paths must be a list of absolute paths, got {paths!r}")
     if len(paths) > MAX_WRITABLE_PATHS:
         check.fail(
             scope, f"writable_paths must hold at most {MAX_WRITABLE_PATHS} paths, got {len(paths)}"
@@ -93,8 +91,6 @@ def check_writable_paths(scope: Construct, paths: Sequence[str]) -> None:
             "an absolute path below / of letters, digits, '.', '_' and '-' "
             "(like '/var/cache/nginx')",
         )
-        if check.is_token(path):
-            check.fail(scope, f"writable_paths[{index}] must be known at synthesis, got a token")
         if ".." in path.split("/") or "." in path.split("/"):
             check.fail(scope, f"writable_paths[{index}] must not contain '.' or '..', got {path!r}")
         name = volume_name(path)

@@ -29,7 +29,6 @@ class ExpressScaling:
         """Raise ``ValueError`` for bounds Express Mode would refuse."""
         check.capacity(scope, self.min_capacity, self.max_capacity)
         check.one_of(scope, "scaling_metric", self.metric, SCALING_METRICS)
-        check.integer(scope, "scaling_target_value", self.target_value)
         high = 100 if self.metric != "REQUEST_COUNT_PER_TARGET" else MAX_REQUESTS_PER_TARGET
         check.in_range(scope, "scaling_target_value", self.target_value, 1, high)
 

@@ -15,6 +15,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
 from .. import _validation as check
+from .._boundary import Known, Text, boundary
 from .._compliance import acknowledge
 from .._service.alarms import AlarmThresholds, alarm_names, resource_prefix
 from .._service.base import (
@@ -81,6 +82,7 @@ class ExpressService(ServiceBase):
     cluster: ecs.ICluster | None
     """The cluster the service runs in; None on a platform (the platform's, by name)."""
 
+    @boundary
     def __init__(
         self,
         scope: Construct,
@@ -93,33 +95,33 @@ class ExpressService(ServiceBase):
         internet_facing: bool = True,
         container_port: int = 8080,
         cpu: int = 256,
-        memory_limit_mib: int = 512,
+        memory_limit_mib: Known[int] = 512,
         cpu_architecture: ecs.CpuArchitecture | None = None,
-        environment: Mapping[str, str] | None = None,
+        environment: Mapping[str, Text] | None = None,
         secrets: Mapping[str, ecs.Secret] | None = None,
-        command: Sequence[str] | None = None,
+        command: Sequence[Text] | None = None,
         user: str | None = None,
         readonly_root_filesystem: bool = True,
-        writable_paths: Sequence[str] = DEFAULT_WRITABLE_PATHS,
+        writable_paths: Known[Sequence[str]] = DEFAULT_WRITABLE_PATHS,
         health_check_path: str = "/",
-        service_name: str | None = None,
-        min_capacity: int = 2,
+        service_name: Known[str] | None = None,
+        min_capacity: Known[int] = 2,
         max_capacity: int = 4,
-        scaling_metric: str = "AVERAGE_CPU",
+        scaling_metric: Known[str] = "AVERAGE_CPU",
         scaling_target_value: int = 60,
         log_retention: logs.RetentionDays | None = None,
         encryption_key: kms.IKey | None = None,
         tracing: bool = True,
-        trace_sample_rate: float = 0.05,
+        trace_sample_rate: Known[float] = 0.05,
         alarm_emails: Sequence[str] = (),
         alarm_topic: sns.ITopic | None = None,
-        cpu_alarm_percent: float = 80,
-        memory_alarm_percent: float = 80,
-        error_rate_alarm_percent: float = 5,
-        error_rate_min_requests: int = 10,
-        latency_alarm_threshold: Duration | None = None,
-        alarm_period: Duration | None = None,
-        alarm_datapoints: int = 3,
+        cpu_alarm_percent: Known[float] = 80,
+        memory_alarm_percent: Known[float] = 80,
+        error_rate_alarm_percent: Known[float] = 5,
+        error_rate_min_requests: Known[int] = 10,
+        latency_alarm_threshold: Known[Duration] | None = None,
+        alarm_period: Known[Duration] | None = None,
+        alarm_datapoints: Known[int] = 3,
         incidents: Incidents | None = None,
     ) -> None:
         """

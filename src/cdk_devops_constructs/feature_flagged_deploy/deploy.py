@@ -18,9 +18,10 @@ from constructs import Construct
 
 from .. import _validation as check
 from .._alarms import AlarmFactory
+from .._boundary import Known, Text, boundary
 from .._compliance import acknowledge
 from .._notifications import allow_to_publish, appconfig_deployment_notices
-from ..service_contract import IObservedService, is_observed_service
+from ..service_contract import IObservedService
 from .agent import (
     AGENT_CONTAINER_NAME,
     AGENT_IMAGE,
@@ -39,6 +40,7 @@ from .strategy import Rollout
 # they are kept to characters that need no escaping there.
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 MAX_MONITORS = 5  # CloudWatch alarms per AppConfig environment
+MAX_DESCRIPTION = 1024  # an AppConfig application's and configuration profile's description
 APPCONFIG = "appconfig.amazonaws.com"
 # The AWS-authored extension that publishes deployment start, completion and rollback to SNS.
 # https://docs.aws.amazon.com/appconfig/latest/userguide/working-with-appconfig-extensions-about-predefined-notification-sns.html
@@ -74,22 +76,23 @@ class FeatureFlaggedDeploy(Construct):
         )
     """
 
+    @boundary
     def __init__(
         self,
         scope: Construct,
         id: str,
         *,
-        flags: Sequence[Flag],
-        environments: Sequence[str] = ("staging", "production"),
+        flags: Known[Sequence[Flag]],
+        environments: Known[Sequence[str]] = ("staging", "production"),
         services: Mapping[str, Sequence[IObservedService]] | None = None,
-        rollout: Rollout | None = None,
+        rollout: Known[Rollout] | None = None,
         rollback_alarms: Mapping[str, Sequence[cloudwatch.IAlarm]] | None = None,
         notification_topic: sns.ITopic | None = None,
-        application_name: str | None = None,
-        configuration_name: str = "flags",
-        description: str | None = None,
+        application_name: Known[str] | None = None,
+        configuration_name: Known[str] = "flags",
+        description: Text | None = None,
         agent_image: ecs.ContainerImage | None = None,
-        agent_poll_interval: Duration | None = None,
+        agent_poll_interval: Known[Duration] | None = None,
         agent_health_check: Sequence[str] | None = None,
     ) -> None:
         """
@@ -441,8 +444,6 @@ class FeatureFlaggedDeploy(Construct):
     # --- Validation -------------------------------------------------------------------------
 
     def _environments(self, environments: Sequence[str]) -> list[str]:
-        if isinstance(environments, str) or not isinstance(environments, Sequence):
-            check.fail(self, f"environments must be a list of names, got {environments!r}")
         if not environments:
             check.fail(self, "environments must name at least one environment, got none")
         for index, name in enumerate(environments):
@@ -459,19 +460,7 @@ class FeatureFlaggedDeploy(Construct):
         seen: dict[int, str] = {}
         for name, group in (services or {}).items():
             _known(self, "services", name, environments)
-            if (
-                isinstance(group, str)
-                or is_observed_service(group)
-                or not isinstance(group, Sequence)
-            ):
-                check.fail(self, f"services[{name!r}] must be a list of services, got {group!r}")
             for service in group:
-                if not is_observed_service(service):
-                    check.fail(
-                        self,
-                        f"services[{name!r}] must hold services (ObservedService, "
-                        f"ExpressService or another IObservedService), got {service!r}",
-                    )
                 if id(service) in seen:
                     check.fail(
                         self,
@@ -518,8 +507,6 @@ class FeatureFlaggedDeploy(Construct):
                 # Any number: more than AppConfig's 5 are combined (_monitored).
                 alarms[name] = [s.health_alarm for s in attached[name]]
                 continue
-            if isinstance(given, str) or not isinstance(given, Sequence):
-                check.fail(self, f"rollback_alarms[{name!r}] must be a list, got {given!r}")
             alarms[name] = list(given)
             if len(alarms[name]) > MAX_MONITORS:
                 check.fail(
@@ -540,26 +527,20 @@ class FeatureFlaggedDeploy(Construct):
         poll_interval: Duration,
         health_check: Sequence[str],
     ) -> None:
-        if not isinstance(rollout, Rollout):
-            check.fail(self, f"rollout must be a Rollout (Rollout.canary(), ...), got {rollout!r}")
         rollout.validate(self)
         if application_name is not None:
             _name(self, "application_name", application_name, 64)
         _name(self, "configuration_name", configuration_name, 128)
-        if description is not None and (
-            not isinstance(description, str) or len(description) > 1024
-        ):
-            check.fail(self, f"description must be at most 1024 characters, got {description!r}")
+        if description is not None and len(description) > MAX_DESCRIPTION:
+            check.fail(
+                self,
+                f"description must be at most {MAX_DESCRIPTION} characters, "
+                f"got {check.shown(description)}",
+            )
         check.duration_in(
             self, "agent_poll_interval", poll_interval, Duration.seconds(1), Duration.days(1)
         )
         check.whole(self, "agent_poll_interval", poll_interval, "second")
-        if (
-            isinstance(health_check, str)
-            or not isinstance(health_check, Sequence)
-            or not all(isinstance(c, str) for c in health_check)
-        ):
-            check.fail(self, f"agent_health_check must be a list of strings, got {health_check!r}")
         if health_check and (len(health_check) < 2 or health_check[0] not in ("CMD", "CMD-SHELL")):
             check.fail(
                 self,
@@ -582,10 +563,8 @@ class FeatureFlaggedDeploy(Construct):
         check.warn_weakened(self, weakened)
 
 
-def _name(scope: Construct, prop: str, value: Any, longest: int) -> None:
-    if check.is_token(value):
-        check.fail(scope, f"{prop} must be known at synthesis (it is part of the flags' URL)")
-    if not isinstance(value, str) or len(value) > longest or not NAME.fullmatch(value):
+def _name(scope: Construct, prop: str, value: str, longest: int) -> None:
+    if len(value) > longest or not NAME.fullmatch(value):
         check.fail(
             scope,
             f"{prop} must be 1-{longest} letters, digits, '.', '_' or '-', starting with a "

@@ -2,12 +2,15 @@
 
 The rules checked here are AppConfig's, from the type reference of feature-flag configuration
 data (https://docs.aws.amazon.com/appconfig/latest/userguide/appconfig-type-reference-feature-flags.html)
-and the multi-variant flag guide. Everything is pure Python: ``render_document`` raises
-``ValueError`` naming the flag, the field and the value at fault; the construct adds its path.
+and the multi-variant flag guide. ``render_document`` checks the flags' types at the boundary
+(``_boundary``), then AppConfig's rules, and raises ``ValueError`` naming the flag, the field and
+the value at fault; the construct adds its path. Attribute patterns, and the values held to
+them, are evaluated as ECMAScript regular expressions by Node.js (``ecmascript``).
 """
 
 from __future__ import annotations
 
+import contextvars
 import datetime
 import json
 import math
@@ -15,6 +18,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal, NoReturn, TypeAlias
+
+from .._boundary import Text, as_tuple, require
+from .._validation import shown
+from . import ecmascript
 
 # A flag, attribute or value key: a lowercase letter, then up to 63 letters, digits, "_" or "-".
 KEY = re.compile(r"^[a-z][a-zA-Z\d_-]{0,63}$", re.ASCII)
@@ -37,7 +44,7 @@ MAX_DOCUMENT_BYTES = 1_000_000
 RESERVED_ATTRIBUTE_KEYS = frozenset({"enabled"})
 
 AttributeType: TypeAlias = Literal["number", "string", "boolean", "array"]
-AttributeValue: TypeAlias = str | int | float | bool | Sequence[str] | Sequence[int | float]
+AttributeValue: TypeAlias = Text | int | float | bool | Sequence[Text] | Sequence[int | float]
 
 
 @dataclass(frozen=True)
@@ -48,7 +55,7 @@ class Attribute:
     type: AttributeType
     _: KW_ONLY
     required: bool = False
-    description: str | None = None
+    description: Text | None = None
     minimum: int | None = None
     maximum: int | None = None
     pattern: str | None = None
@@ -61,7 +68,7 @@ class Attribute:
         minimum: int | None = None,
         maximum: int | None = None,
         required: bool = False,
-        description: str | None = None,
+        description: Text | None = None,
     ) -> Attribute:
         """A number; values may be fractional, the bounds are integers (AppConfig's rule).
 
@@ -80,7 +87,7 @@ class Attribute:
         pattern: str | None = None,
         enum: Sequence[str] | None = None,
         required: bool = False,
-        description: str | None = None,
+        description: Text | None = None,
     ) -> Attribute:
         """A string of at most 1024 characters.
 
@@ -95,13 +102,13 @@ class Attribute:
         return Attribute(
             "string",
             pattern=pattern,
-            enum=tuple(enum) if enum is not None else None,
+            enum=as_tuple(enum) if enum is not None else None,
             required=required,
             description=description,
         )
 
     @staticmethod
-    def boolean(*, required: bool = False, description: str | None = None) -> Attribute:
+    def boolean(*, required: bool = False, description: Text | None = None) -> Attribute:
         """True or false.
 
         :param required: every value of the flag must set this attribute. Default: False.
@@ -114,7 +121,7 @@ class Attribute:
         *,
         elements: Attribute | None = None,
         required: bool = False,
-        description: str | None = None,
+        description: Text | None = None,
     ) -> Attribute:
         """A non-empty list of strings or of numbers (never both in one list).
 
@@ -136,7 +143,7 @@ class Variant:
     name: str
     _: KW_ONLY
     enabled: bool = False
-    rule: str | None = None
+    rule: Text | None = None
     values: Mapping[str, AttributeValue] | None = None
 
 
@@ -162,7 +169,7 @@ class Flag:
     _: KW_ONLY
     enabled: bool = False
     name: str | None = None
-    description: str | None = None
+    description: Text | None = None
     attributes: Mapping[str, Attribute] | None = None
     values: Mapping[str, AttributeValue] | None = None
     variants: Sequence[Variant] | None = None
@@ -177,19 +184,22 @@ def render_document(flags: Sequence[Flag]) -> dict[str, Any]:
 
     Raises ``ValueError`` on the first rule ``flags`` breaks.
     """
-    if isinstance(flags, (str, Flag)) or not isinstance(flags, Sequence):
-        _fail(f"flags must be a list of Flag, got {flags!r}")
+    require(flags, Sequence[Flag], "flags")
     if not flags:
         _fail("flags must hold at least one Flag, got an empty list")
     definitions: dict[str, Any] = {}
     values: dict[str, Any] = {}
-    for index, flag in enumerate(flags):
-        if not isinstance(flag, Flag):
-            _fail(f"flags[{index}] must be a Flag, got {flag!r}")
-        _key(f"flags[{index}].key", flag.key)
-        if flag.key in definitions:
-            _fail(f"flags must not repeat a key, got {flag.key!r} twice")
-        definitions[flag.key], values[flag.key] = _render_flag(f"flags[{flag.key!r}]", flag)
+    patterns: list[_PatternCheck] = []
+    token = _PATTERNS.set(patterns)
+    try:
+        for index, flag in enumerate(flags):
+            _key(f"flags[{index}].key", flag.key)
+            if flag.key in definitions:
+                _fail(f"flags must not repeat a key, got {shown(flag.key)} twice")
+            definitions[flag.key], values[flag.key] = _render_flag(f"flags[{flag.key!r}]", flag)
+    finally:
+        _PATTERNS.reset(token)
+    _check_patterns(patterns)
     document = {"version": "1", "flags": definitions, "values": values}
     size = len(to_json(document).encode())
     if size > MAX_DOCUMENT_BYTES:
@@ -209,19 +219,16 @@ def to_json(value: Any) -> str:
 
 
 def _render_flag(where: str, flag: Flag) -> tuple[dict[str, Any], dict[str, Any]]:
-    definition: dict[str, Any] = {"name": _name(f"{where}.name", flag.name or flag.key)}
+    name = flag.key if flag.name is None else flag.name
+    definition: dict[str, Any] = {"name": _name(f"{where}.name", name)}
     if flag.description is not None:
         definition["description"] = _description(f"{where}.description", flag.description)
     if flag.deprecation_date is not None:
-        if not isinstance(flag.deprecation_date, datetime.date):
-            _fail(
-                f"{where}.deprecation_date must be a datetime.date, got {flag.deprecation_date!r}"
-            )
         definition["_deprecation"] = {
             "status": "planned",
             "date": flag.deprecation_date.isoformat()[:10],
         }
-    attributes = _mapping(f"{where}.attributes", flag.attributes)
+    attributes = _mapping(flag.attributes)
     if len(attributes) > MAX_ATTRIBUTES:
         _fail(
             f"{where}.attributes must hold at most {MAX_ATTRIBUTES} attributes, "
@@ -239,8 +246,6 @@ def _render_flag(where: str, flag: Flag) -> tuple[dict[str, Any], dict[str, Any]
     if rendered_attributes:
         definition["attributes"] = rendered_attributes
 
-    if not isinstance(flag.enabled, bool):
-        _fail(f"{where}.enabled must be True or False, got {flag.enabled!r}")
     if flag.variants is None:
         value: dict[str, Any] = {"enabled": flag.enabled}
         value.update(_render_values(f"{where}.values", attributes, flag.values))
@@ -254,13 +259,9 @@ def _render_flag(where: str, flag: Flag) -> tuple[dict[str, Any], dict[str, Any]
 
 
 def _render_attribute(where: str, attribute: Attribute) -> dict[str, Any]:
-    if not isinstance(attribute, Attribute):
-        _fail(f"{where} must be an Attribute (Attribute.number(), ...), got {attribute!r}")
     rendered: dict[str, Any] = {}
     if attribute.description is not None:
         rendered["description"] = _description(f"{where}.description", attribute.description)
-    if not isinstance(attribute.required, bool):
-        _fail(f"{where}.required must be True or False, got {attribute.required!r}")
     constraints = _constraints(where, attribute)
     if attribute.required:
         constraints["required"] = True
@@ -271,18 +272,13 @@ def _render_attribute(where: str, attribute: Attribute) -> dict[str, Any]:
 def _constraints(where: str, attribute: Attribute) -> dict[str, Any]:
     """The ``constraints`` object of one attribute (or of an array's elements)."""
     kind = attribute.type
-    if kind not in ("number", "string", "boolean", "array"):
-        _fail(f"{where}.type must be one of 'number', 'string', 'boolean', 'array', got {kind!r}")
     _only(where, attribute)
     constraints: dict[str, Any] = {"type": kind}
     if kind == "number":
         for bound in ("minimum", "maximum"):
             limit = getattr(attribute, bound)
-            if limit is None:
-                continue
-            if not isinstance(limit, int) or isinstance(limit, bool):
-                _fail(f"{where}.{bound} must be an integer (AppConfig's rule), got {limit!r}")
-            constraints[bound] = limit
+            if limit is not None:
+                constraints[bound] = limit
         low, high = attribute.minimum, attribute.maximum
         if low is not None and high is not None and high < low:
             _fail(f"{where}.maximum must be at least minimum ({low}), got {high}")
@@ -295,10 +291,10 @@ def _constraints(where: str, attribute: Attribute) -> dict[str, Any]:
             constraints["enum"] = _enum(f"{where}.enum", attribute.enum)
     elif kind == "array" and attribute.elements is not None:
         elements = attribute.elements
-        if not isinstance(elements, Attribute) or elements.type not in ("number", "string"):
+        if elements.type not in ("number", "string"):
             _fail(
                 f"{where}.elements must be Attribute.number(...) or Attribute.string(...), "
-                f"got {elements!r}"
+                f"got {shown(elements)}"
             )
         constraints["elements"] = _constraints(f"{where}.elements", elements)
     return constraints
@@ -318,40 +314,38 @@ def _only(where: str, attribute: Attribute) -> None:
 
 
 def _pattern(where: str, pattern: str) -> str:
-    if not isinstance(pattern, str) or not 1 <= len(pattern) <= MAX_STRING:
-        _fail(f"{where} must be a regular expression of 1-{MAX_STRING} characters, got {pattern!r}")
-    try:
-        re.compile(pattern)
-    except re.error as error:
-        _fail(f"{where} must be a valid regular expression ({error}), got {pattern!r}")
+    if not 1 <= len(pattern) <= MAX_STRING:
+        _fail(
+            f"{where} must be a regular expression of 1-{MAX_STRING} characters, "
+            f"got {shown(pattern)}"
+        )
+    _PATTERNS.get().append(_PatternCheck(where, pattern, None))
     return pattern
 
 
 def _enum(where: str, members: Sequence[str]) -> list[str]:
-    if isinstance(members, str) or not isinstance(members, Sequence):
-        _fail(f"{where} must be a list of strings, got {members!r}")
     if not 1 <= len(members) <= MAX_ENUM:
         _fail(f"{where} must hold 1-{MAX_ENUM} strings, got {len(members)}")
     for member in members:
-        if not isinstance(member, str) or len(member) > MAX_STRING:
+        if len(member) > MAX_STRING:
             _fail(
                 f"{where} members must be strings of at most {MAX_STRING} characters, "
-                f"got {member!r}"
+                f"got {shown(member)}"
             )
     if len(set(members)) != len(members):
-        _fail(f"{where} must not repeat a member, got {list(members)!r}")
+        _fail(f"{where} must not repeat a member, got {shown(list(members))}")
     return list(members)
 
 
 def _render_values(
     where: str, attributes: Mapping[str, Attribute], values: Mapping[str, AttributeValue] | None
 ) -> dict[str, Any]:
-    given = _mapping(where, values)
+    given = _mapping(values)
     rendered = {}
     for key, value in given.items():
         if key not in attributes:
             declared = ", ".join(repr(k) for k in attributes) or "none"
-            _fail(f"{where} key must be a declared attribute ({declared}), got {key!r}")
+            _fail(f"{where} key must be a declared attribute ({declared}), got {shown(key)}")
         rendered[key] = _value(f"{where}[{key!r}]", attributes[key], value)
     for key, attribute in attributes.items():
         if attribute.required and key not in given:
@@ -364,14 +358,14 @@ def _value(where: str, attribute: Attribute, value: Any) -> Any:
     kind = attribute.type
     if kind == "boolean":
         if not isinstance(value, bool):
-            _fail(f"{where} must be True or False, got {value!r}")
+            _fail(f"{where} must be True or False, got {shown(value)}")
         return value
     if kind == "number":
         return _number(where, attribute, value)
     if kind == "string":
         return _string(where, attribute, value)
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        _fail(f"{where} must be a list of strings or of numbers, got {value!r}")
+        _fail(f"{where} must be a list of strings or of numbers, got {shown(value)}")
     if not value:
         # AppConfig's schema accepts an array only if it is all strings or all numbers, and an
         # empty array is both, which its "oneOf" rejects.
@@ -379,33 +373,33 @@ def _value(where: str, attribute: Attribute, value: Any) -> Any:
     strings = all(isinstance(v, str) for v in value)
     numbers = all(_is_number(v) for v in value)
     if not strings and not numbers:
-        _fail(f"{where} must be all strings or all numbers, got {list(value)!r}")
+        _fail(f"{where} must be all strings or all numbers, got {shown(list(value))}")
     elements = attribute.elements
     if elements is not None and (elements.type == "string") != strings:
-        _fail(f"{where} elements must be {elements.type}s, got {list(value)!r}")
+        _fail(f"{where} elements must be {elements.type}s, got {shown(list(value))}")
     check = elements or Attribute("string" if strings else "number")
     return [_value(f"{where}[{i}]", check, v) for i, v in enumerate(value)]
 
 
 def _number(where: str, attribute: Attribute, value: Any) -> int | float:
     if not _is_number(value) or not math.isfinite(value):
-        _fail(f"{where} must be a finite number, got {value!r}")
+        _fail(f"{where} must be a finite number, got {shown(value)}")
     low, high = attribute.minimum, attribute.maximum
     if (low is not None and value < low) or (high is not None and value > high):
         bounds = f"[{'-inf' if low is None else low}, {'inf' if high is None else high}]"
-        _fail(f"{where} must be in {bounds}, got {value!r}")
+        _fail(f"{where} must be in {bounds}, got {shown(value)}")
     number: int | float = value
     return number
 
 
 def _string(where: str, attribute: Attribute, value: Any) -> str:
     if not isinstance(value, str) or len(value) > MAX_STRING:
-        _fail(f"{where} must be a string of at most {MAX_STRING} characters, got {value!r}")
+        _fail(f"{where} must be a string of at most {MAX_STRING} characters, got {shown(value)}")
     if attribute.enum is not None and value not in attribute.enum:
         choices = ", ".join(repr(m) for m in attribute.enum)
-        _fail(f"{where} must be one of {choices}, got {value!r}")
-    if attribute.pattern is not None and not re.search(attribute.pattern, value):
-        _fail(f"{where} must match the pattern {attribute.pattern!r}, got {value!r}")
+        _fail(f"{where} must be one of {choices}, got {shown(value)}")
+    if attribute.pattern is not None:
+        _PATTERNS.get().append(_PatternCheck(where, attribute.pattern, value))
     return value
 
 
@@ -413,35 +407,30 @@ def _render_variants(
     where: str, attributes: Mapping[str, Attribute], flag: Flag
 ) -> list[dict[str, Any]]:
     variants = flag.variants
-    if isinstance(variants, (str, Variant)) or not isinstance(variants, Sequence):
-        _fail(f"{where} must be a list of Variant, got {variants!r}")
+    assert variants is not None
     if not 1 <= len(variants) <= MAX_VARIANTS:
         _fail(f"{where} must hold 1-{MAX_VARIANTS} variants, got {len(variants)}")
     rendered = []
     names: set[str] = set()
     for index, variant in enumerate(variants):
         at = f"{where}[{index}]"
-        if not isinstance(variant, Variant):
-            _fail(f"{at} must be a Variant, got {variant!r}")
         _name(f"{at}.name", variant.name)
         if variant.name in names:
-            _fail(f"{where} must not repeat a name, got {variant.name!r} twice")
+            _fail(f"{where} must not repeat a name, got {shown(variant.name)} twice")
         names.add(variant.name)
-        if not isinstance(variant.enabled, bool):
-            _fail(f"{at}.enabled must be True or False, got {variant.enabled!r}")
         item: dict[str, Any] = {"name": variant.name, "enabled": variant.enabled}
         last = index == len(variants) - 1
         if last and variant.rule is not None:
             _fail(
                 f"{at}.rule must be unset: the last variant is the default, returned when no "
-                f"rule matches (AppConfig rejects a rule on it), got {variant.rule!r}"
+                f"rule matches (AppConfig rejects a rule on it), got {shown(variant.rule)}"
             )
         if not last:
             rule = variant.rule
-            if not isinstance(rule, str) or not rule.strip() or len(rule) > MAX_RULE:
+            if rule is None or not rule.strip() or len(rule) > MAX_RULE:
                 _fail(
                     f"{at}.rule must be a rule expression of 1-{MAX_RULE} characters "
-                    f"(only the last, default variant has none), got {rule!r}"
+                    f"(only the last, default variant has none), got {shown(rule)}"
                 )
             item["rule"] = rule
         attribute_values = _render_values(f"{at}.values", attributes, variant.values)
@@ -454,30 +443,87 @@ def _render_variants(
 # --- Small checks -----------------------------------------------------------------------------
 
 
-def _key(where: str, key: Any) -> None:
-    if not isinstance(key, str) or not KEY.fullmatch(key):
-        _fail(f"{where} must be {KEY_TEXT}, got {key!r}")
+def _key(where: str, key: str) -> None:
+    if not KEY.fullmatch(key):
+        _fail(f"{where} must be {KEY_TEXT}, got {shown(key)}")
 
 
-def _name(where: str, name: Any) -> str:
-    if not isinstance(name, str) or not NAME.fullmatch(name):
-        _fail(f"{where} must be 1-64 characters without a line break, got {name!r}")
+def _name(where: str, name: str) -> str:
+    if not NAME.fullmatch(name):
+        _fail(f"{where} must be 1-64 characters without a line break, got {shown(name)}")
     return name
 
 
-def _description(where: str, description: Any) -> str:
-    if not isinstance(description, str) or len(description) > MAX_DESCRIPTION:
+def _description(where: str, description: str) -> str:
+    if len(description) > MAX_DESCRIPTION:
         limit = MAX_DESCRIPTION
-        _fail(f"{where} must be a string of at most {limit} characters, got {description!r}")
+        _fail(f"{where} must be a string of at most {limit} characters, got {shown(description)}")
     return description
 
 
-def _mapping(where: str, value: Any) -> Mapping[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        _fail(f"{where} must be a mapping, got {value!r}")
-    return value
+def _mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return {} if value is None else value
+
+
+# --- Patterns, evaluated as AppConfig does (ecmascript.py) ------------------------------------
+
+
+@dataclass(frozen=True)
+class _PatternCheck:
+    """A pattern to compile (``value`` None), or a value it must match; ``where`` names it."""
+
+    where: str
+    pattern: str
+    value: str | None
+
+
+_PATTERNS: contextvars.ContextVar[list[_PatternCheck]] = contextvars.ContextVar("patterns")
+
+
+def _check_patterns(checks: Sequence[_PatternCheck]) -> None:
+    """One Node.js evaluation of every pattern and value; the first problem raises."""
+    if not checks:
+        return
+    try:
+        verdicts = ecmascript.evaluate(
+            [c.pattern for c in checks],
+            [(c.pattern, c.value) for c in checks if c.value is not None],
+        )
+    except ecmascript.RegexError as error:
+        _fail(f"{checks[0].where} {error}")
+    for item in checks:
+        problem = verdicts.patterns[item.pattern]
+        if problem is not None and item.value is None:  # a pattern is listed before its values
+            _fail(_pattern_problem(item, problem))
+    for item in checks:
+        if item.value is None:
+            continue
+        matched = verdicts.values[(item.pattern, item.value)]
+        if matched is not True:
+            why = {
+                False: "",
+                "slow": " (evaluating it took too long)",
+                "differs": " (it matches with ECMAScript's u flag and not without, or the "
+                "reverse, so AppConfig's answer is not known)",
+            }[matched]
+            _fail(
+                f"{item.where} must match the pattern {item.pattern!r}{why}, "
+                f"got {shown(item.value)}"
+            )
+
+
+def _pattern_problem(item: _PatternCheck, problem: str) -> str:
+    where = item.where
+    if problem.startswith("invalid: "):
+        return (
+            f"{where} must be a valid regular expression in ECMAScript syntax, as AppConfig "
+            f"reads it ({problem.removeprefix('invalid: ')}), got {shown(item.pattern)}"
+        )
+    return (
+        f"{where} must be a regular expression that evaluates quickly: it backtracks "
+        f"catastrophically on an input like {problem.removeprefix('slow: ')}... (nested "
+        f"quantifiers such as (a+)+), got {shown(item.pattern)}"
+    )
 
 
 def _is_number(value: Any) -> bool:

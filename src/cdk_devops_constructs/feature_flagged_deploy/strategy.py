@@ -17,6 +17,7 @@ from aws_cdk import aws_appconfig as appconfig
 from constructs import Construct, IConstruct
 
 from .. import _validation as check
+from .._boundary import or_default
 
 GrowthType = Literal["LINEAR", "EXPONENTIAL"]
 
@@ -67,8 +68,8 @@ class Rollout:
         return Rollout(
             "EXPONENTIAL",
             percent,
-            duration or Duration.minutes(20),
-            bake_time or Duration.minutes(10),
+            or_default(duration, Duration.minutes(20)),
+            or_default(bake_time, Duration.minutes(10)),
         )
 
     @staticmethod
@@ -81,7 +82,9 @@ class Rollout:
         :param duration: time to reach every target, whole minutes up to 24 hours.
         :param bake_time: time alarms are watched after the last step. Default: 10 minutes.
         """
-        return Rollout("EXPONENTIAL", growth_factor, duration, bake_time or Duration.minutes(10))
+        return Rollout(
+            "EXPONENTIAL", growth_factor, duration, or_default(bake_time, Duration.minutes(10))
+        )
 
     @staticmethod
     def linear(
@@ -105,8 +108,8 @@ class Rollout:
         return Rollout(
             "LINEAR",
             step_percent,
-            duration or Duration.minutes(30),
-            bake_time or Duration.minutes(30),
+            or_default(duration, Duration.minutes(30)),
+            or_default(bake_time, Duration.minutes(30)),
         )
 
     @staticmethod
@@ -118,7 +121,9 @@ class Rollout:
         :param bake_time: time alarms are watched, whole minutes up to 24 hours.
             Default: 10 minutes.
         """
-        return Rollout("LINEAR", 100, Duration.minutes(0), bake_time or Duration.minutes(10))
+        return Rollout(
+            "LINEAR", 100, Duration.minutes(0), or_default(bake_time, Duration.minutes(10))
+        )
 
     # ------------------------------------------------------------------------------------------
 
@@ -142,11 +147,7 @@ class Rollout:
 
     def validate(self, scope: IConstruct) -> None:
         """Raise ``ValueError`` unless AppConfig accepts these values."""
-        check.one_of(scope, "rollout.growth_type", self.growth_type, ("LINEAR", "EXPONENTIAL"))
-        factor = self.growth_factor
-        if isinstance(factor, bool) or not isinstance(factor, (int, float)):
-            check.fail(scope, f"rollout.growth_factor must be a number, got {factor!r}")
-        check.in_range(scope, "rollout.growth_factor", factor, 1, 100, unit="percent")
+        check.in_range(scope, "rollout.growth_factor", self.growth_factor, 1, 100, unit="percent")
         for prop, value in (
             ("rollout.duration", self.duration),
             ("rollout.bake_time", self.bake_time),

@@ -24,18 +24,17 @@ at construction.
 from __future__ import annotations
 
 import re
+import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import IConstruct
 
 from .. import _validation as check
-
-if TYPE_CHECKING:
-    from ..service_contract import IObservedService
+from .._boundary import Known, Text, as_tuple
+from ..service_contract import IObservedService
 
 # (rule name, provider, configuration) of one stage-condition rule.
 RuleSpec = tuple[str, str, dict[str, str]]
@@ -57,12 +56,16 @@ URL = re.compile(r"https?://\S+")
 class Gate:
     """Factories for the gates of a ``DeployStage``; see each one for what it protects against."""
 
+    def validate(self, scope: IConstruct, prop: str) -> None:
+        """Raise ``ValueError`` for a value CodePipeline would refuse (each kind checks its own)."""
+        raise NotImplementedError
+
     @staticmethod
     def manual_approval(
         *,
         emails: Sequence[str] = (),
         review_url: str | None = None,
-        comment: str | None = None,
+        comment: Text | None = None,
         timeout: Duration | None = None,
     ) -> ManualApprovalGate:
         """A person approves the change before the stage deploys it.
@@ -76,7 +79,7 @@ class Gate:
             to 60 days. Default: 7 days (CodePipeline's default).
         """
         return ManualApprovalGate(
-            emails=tuple(emails), review_url=review_url, comment=comment, timeout=timeout
+            emails=as_tuple(emails), review_url=review_url, comment=comment, timeout=timeout
         )
 
     @staticmethod
@@ -84,7 +87,7 @@ class Gate:
         *,
         services: Sequence[IObservedService] | None = None,
         alarms: Sequence[cloudwatch.IAlarm] = (),
-        wait: Duration | None = None,
+        wait: Known[Duration] | None = None,
     ) -> AlarmGate:
         """The stage is not entered while an alarm is in ALARM (entry condition, result FAIL).
 
@@ -96,14 +99,14 @@ class Gate:
             failing, in whole minutes (1-60). Default: no wait, fail at once.
         """
         return AlarmGate(
-            services=None if services is None else tuple(services),
-            alarms=tuple(alarms),
+            services=None if services is None else as_tuple(services),
+            alarms=as_tuple(alarms),
             wait=wait,
         )
 
     @staticmethod
     def bake(
-        duration: Duration,
+        duration: Known[Duration],
         *,
         services: Sequence[IObservedService] | None = None,
         alarms: Sequence[cloudwatch.IAlarm] = (),
@@ -120,8 +123,8 @@ class Gate:
         """
         return BakeGate(
             duration=duration,
-            services=None if services is None else tuple(services),
-            alarms=tuple(alarms),
+            services=None if services is None else as_tuple(services),
+            alarms=as_tuple(alarms),
         )
 
     @staticmethod
@@ -145,7 +148,7 @@ class ManualApprovalGate(Gate):
 
     emails: tuple[str, ...]
     review_url: str | None
-    comment: str | None
+    comment: Text | None
     timeout: Duration | None
 
     def validate(self, scope: IConstruct, prop: str) -> None:
@@ -179,7 +182,7 @@ class AlarmGate(Gate):
 
     services: tuple[IObservedService, ...] | None
     alarms: tuple[cloudwatch.IAlarm, ...]
-    wait: Duration | None
+    wait: Known[Duration] | None
 
     def validate(self, scope: IConstruct, prop: str) -> None:
         if self.wait is not None:
@@ -203,7 +206,7 @@ class AlarmGate(Gate):
 class BakeGate(Gate):
     """Alarms watched after the stage deploys; made by ``Gate.bake``."""
 
-    duration: Duration
+    duration: Known[Duration]
     services: tuple[IObservedService, ...] | None
     alarms: tuple[cloudwatch.IAlarm, ...]
 
@@ -231,14 +234,13 @@ class DeploymentWindowGate(Gate):
                     f"{prop}.cron must be a CodePipeline cron expression (seconds minutes hours "
                     f"day-of-month month day-of-week [year]): {problem}, got {self.cron!r}",
                 )
-        check.matches(
-            scope,
-            f"{prop}.time_zone",
-            self.time_zone,
-            TIME_ZONE,
-            "a Region/City name like 'Europe/Berlin', 'UTC' or 'UTC+05:30', or a 3-5 letter "
-            "abbreviation like 'EST'",
-        )
+        if not check.is_token(self.time_zone) and not is_time_zone(self.time_zone):
+            check.fail(
+                scope,
+                f"{prop}.time_zone must be a time zone CodePipeline knows: an IANA name like "
+                "'Europe/Berlin', 'UTC' or 'UTC+05:30', or an abbreviation like 'EST' or 'PST', "
+                f"got {check.shown(self.time_zone)}",
+            )
 
     def rules(self, stage: str) -> list[RuleSpec]:
         return [
@@ -252,9 +254,30 @@ class DeploymentWindowGate(Gate):
 
 # --- Cron ----------------------------------------------------------------------------------------
 
-TIME_ZONE = re.compile(
-    r"[A-Z][A-Za-z_]+(?:/[A-Za-z0-9_+-]+){1,2}|UTC(?:[+-](?:0\d|1[0-4]):[0-5]\d)?|[A-Z]{3,5}"
+# The DeploymentWindow rule's TimeZone: a Region/City name, UTC with an optional +HH:MM or
+# -HH:MM offset, or a 3-5 letter abbreviation from the table of time zone IDs it links to (Java's
+# time zone IDs: the IANA names, and these short IDs that are not IANA names).
+UTC_OFFSET = re.compile(r"UTC[+-](?:0\d|1[0-4]):[0-5]\d", re.ASCII)
+REGION_CITY = re.compile(r"[A-Z][A-Za-z_]+(?:/[A-Za-z0-9_+-]+){1,2}", re.ASCII)
+SHORT_TIME_ZONE_IDS = frozenset(
+    {
+        *("ACT", "AET", "AGT", "ART", "AST", "BET", "BST", "CAT", "CNT", "CST", "CTT", "EAT"),
+        *("ECT", "IET", "IST", "JST", "MIT", "NET", "NST", "PLT", "PNT", "PRT", "PST", "SST"),
+        "VST",
+    }
 )
+
+
+def is_time_zone(name: str) -> bool:
+    """A name CodePipeline's DeploymentWindow rule accepts and a time zone database knows: an
+    IANA name (``zoneinfo``, 3-5 letter ones such as ``EST`` included), ``UTC+05:30``, or a short
+    ID. Without a time zone database (``zoneinfo`` knows no zone) any Region/City is trusted."""
+    known = zoneinfo.available_timezones()
+    if name in known or name in SHORT_TIME_ZONE_IDS or UTC_OFFSET.fullmatch(name):
+        return True
+    return not known and REGION_CITY.fullmatch(name) is not None
+
+
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 
@@ -278,7 +301,9 @@ _FIELDS = (
     _Field("day-of-week", 1, 7, DAYS, question_mark=True),
     _Field("year", 1970, 2199),
 )
-_DAY_OF_MONTH_SPECIAL = re.compile(r"L(?:-(?:[1-9]|[12]\d|30))?|LW|(?:[1-9]|[12]\d|3[01])W")
+_DAY_OF_MONTH_SPECIAL = re.compile(
+    r"L(?:-(?:[1-9]|[12]\d|30))?|LW|(?:[1-9]|[12]\d|3[01])W", re.ASCII
+)
 _DAY_OF_WEEK_SPECIAL = re.compile(r"(?:[1-7]|SUN|MON|TUE|WED|THU|FRI|SAT)(?:L|#[1-5])|L")
 
 
@@ -291,8 +316,8 @@ def cron_problem(expression: str) -> str | None:
     ``?``), ``L W`` in day-of-month, ``L #`` in day-of-week, names for months and days. Values
     are ASCII digits only.
     """
-    if not isinstance(expression, str):
-        return "it must be a string"
+    if not expression.isascii():
+        return "it must hold ASCII characters only (digits 0-9, names, * , - / ? L W #)"
     parts = expression.split()
     if len(parts) not in (6, 7):
         return f"it needs 6 or 7 space-separated fields, not {len(parts)}"

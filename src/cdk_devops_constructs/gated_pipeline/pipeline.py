@@ -31,6 +31,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from .. import _validation as check
+from .._boundary import Known, boundary
 from .._buckets import secure_bucket
 from .._compliance import acknowledge
 from .._encryption import allow_log_groups, customer_managed_key
@@ -52,7 +53,6 @@ from ..service_contract import (
     DeployTarget,
     IObservedService,
     alarm_arn,
-    is_observed_service,
     role_arn,
 )
 from . import dora
@@ -165,6 +165,7 @@ class GatedPipeline(Construct):
     ``incidents``' chat channels, or None).
     """
 
+    @boundary
     def __init__(
         self,
         scope: Construct,
@@ -181,7 +182,7 @@ class GatedPipeline(Construct):
         build_compute_type: codebuild.ComputeType | None = None,
         build_timeout: Duration | None = None,
         repository: ecr.IRepository | None = None,
-        max_image_count: int | None = None,
+        max_image_count: Known[int] | None = None,
         kms_encrypt_images: bool | None = None,
         encryption_key: kms.IKey | None = None,
         artifact_retention: Duration | None = None,
@@ -520,23 +521,13 @@ class GatedPipeline(Construct):
         kms_encrypt_images: bool | None,
         artifact_retention: Duration,
     ) -> None:
-        if not isinstance(source, PipelineSource):
-            check.fail(
-                self,
-                "source must be made by PipelineSource.connection(...), .code_commit(...) or "
-                f".s3(...), got {source!r}",
-            )
         source.validate(self)
-        if isinstance(stages, DeployStage) or not stages:
+        if not stages:
             check.fail(self, "stages must hold at least one DeployStage, got none")
         for index, stage in enumerate(stages):
-            if not isinstance(stage, DeployStage):
-                check.fail(self, f"stages[{index}] must be a DeployStage, got {stage!r}")
             stage.validate(self, f"stages[{index}]")
         check.unique(self, "stages (names)", [s.name for s in stages])
         for index, test in enumerate(tests):
-            if not isinstance(test, PipelineTest):
-                check.fail(self, f"tests[{index}] must be a PipelineTest, got {test!r}")
             test.validate(self, f"tests[{index}]")
             if test.name == IMAGE_ACTION:
                 check.fail(self, f"tests[{index}].name must not be {IMAGE_ACTION!r} (the build)")
@@ -572,7 +563,6 @@ class GatedPipeline(Construct):
                         "be combined with repository=",
                     )
         if max_image_count is not None:
-            check.integer(self, "max_image_count", max_image_count)
             check.in_range(self, "max_image_count", max_image_count, 1, 10000)
         check.duration_in(
             self, "artifact_retention", artifact_retention, Duration.days(1), Duration.days(3650)
@@ -1116,11 +1106,14 @@ class GatedPipeline(Construct):
             )
             rules.extend(healthy.rules(spec.name, [name for name, _ in watched]))
         if len(rules) > MAX_RULES_PER_CONDITION:
+            names = [r[0] for r in rules]
+            listed = ", ".join(names[:6]) + (f", ... ({len(names)} in all)" if names[6:] else "")
             check.fail(
                 self,
                 f"{prop} ({spec.name}): its entry condition would hold {len(rules)} rules "
-                f"({', '.join(r[0] for r in rules)}); CodePipeline allows at most "
-                f"{MAX_RULES_PER_CONDITION} rules in one condition. Watch fewer alarms",
+                f"({listed}); CodePipeline allows at most {MAX_RULES_PER_CONDITION} rules in one "
+                "condition. Watch fewer alarms (services= and alarms= of "
+                "Gate.healthy_before_entry)",
             )
         return rules
 
@@ -1137,14 +1130,7 @@ class GatedPipeline(Construct):
         CloudWatchAlarm rule nor the release action's DescribeAlarms call documents reading
         them (DescribeAlarms returns composite alarms only when asked for them)."""
         watched: list[tuple[str, str]] = []
-        for index, service in enumerate(services):
-            if not is_observed_service(service):
-                check.fail(
-                    self,
-                    f"{prop}: services[{index}] must be a service (ObservedService, "
-                    f"ExpressService or another IObservedService) whose health_alarm the gate "
-                    f"watches, got {service!r} (pass other alarms with alarms=)",
-                )
+        for service in services:
             name = service.health_alarm_name
             watched.append((name, alarm_arn(self, name)))
         for index, alarm in enumerate(alarms):

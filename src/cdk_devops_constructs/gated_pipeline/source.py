@@ -7,11 +7,13 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from aws_cdk import Stack
 from aws_cdk import aws_codecommit as codecommit
 from aws_cdk import aws_s3 as s3
 from constructs import IConstruct
 
 from .. import _validation as check
+from .._boundary import as_tuple
 
 # arn:<partition>:codeconnections:<region>:<account>:connection/<uuid>, and the same with the
 # service's former prefix codestar-connections (connections created before the 2024 rename).
@@ -36,9 +38,19 @@ S3_KEY = re.compile(r"[^*]{1,1024}")
 
 
 class SourceKind(enum.Enum):
+    """Which factory made a PipelineSource (the value is the factory's name)."""
+
     CONNECTION = "connection"
-    CODECOMMIT = "codecommit"
+    CODECOMMIT = "code_commit"
     S3 = "s3"
+
+
+# The fields each kind of source needs.
+REQUIRED = {
+    SourceKind.CONNECTION: ("connection_arn", "owner", "repo", "branch"),
+    SourceKind.CODECOMMIT: ("repository", "branch"),
+    SourceKind.S3: ("bucket", "key"),
+}
 
 
 @dataclass(frozen=True)
@@ -93,9 +105,11 @@ class PipelineSource:
             owner=owner,
             repo=repo,
             branch=branch,
-            trigger_branches=tuple(trigger_branches) if trigger_branches is not None else (branch,),
-            file_paths=tuple(file_paths),
-            excluded_file_paths=tuple(excluded_file_paths),
+            trigger_branches=as_tuple(trigger_branches)
+            if trigger_branches is not None
+            else (branch,),
+            file_paths=as_tuple(file_paths),
+            excluded_file_paths=as_tuple(excluded_file_paths),
         )
 
     @staticmethod
@@ -129,6 +143,12 @@ class PipelineSource:
 
     def validate(self, scope: IConstruct) -> None:
         """Raise ``ValueError`` naming ``scope`` for any malformed value (tokens excepted)."""
+        for name in REQUIRED[self.kind]:
+            if getattr(self, name) is None:
+                check.fail(
+                    scope,
+                    f"source.{name} is required by PipelineSource.{self.kind.value}(...), got None",
+                )
         if self.kind is SourceKind.CONNECTION:
             check.matches(
                 scope,
@@ -157,8 +177,6 @@ class PipelineSource:
                 ("file_paths", self.file_paths),
                 ("excluded_file_paths", self.excluded_file_paths),
             ):
-                if isinstance(patterns, str):  # pragma: no cover - tuples by construction
-                    check.fail(scope, f"source.{prop} must be a list of patterns")
                 if len(patterns) > MAX_FILTER_PATTERNS:
                     check.fail(
                         scope,
@@ -192,3 +210,45 @@ class PipelineSource:
                 S3_KEY,
                 "an S3 object key of 1-1024 characters without '*'",
             )
+            assert self.bucket is not None
+            _check_source_bucket(scope, self.bucket)
+
+
+def _check_source_bucket(scope: IConstruct, bucket: s3.IBucket) -> None:
+    """An S3 source starts the pipeline on new object versions, through EventBridge: the bucket
+    must be versioned (CodePipeline's S3 source action requires it) and send its events to
+    EventBridge. Checked on a bucket of this app; an imported one cannot be seen."""
+    resource = bucket.node.default_child
+    if not isinstance(resource, s3.CfnBucket):
+        return
+    stack = Stack.of(resource)
+    versioning = stack.resolve(resource.versioning_configuration) or {}
+    if versioning.get("status") != "Enabled":
+        check.fail(
+            scope,
+            f"source.bucket ({bucket.node.path}) must be versioned (s3.Bucket(..., "
+            "versioned=True)): the S3 source action reads object versions, got versioning "
+            f"{versioning.get('status', 'off')}",
+        )
+    if not _sends_to_eventbridge(bucket, resource):
+        check.fail(
+            scope,
+            f"source.bucket ({bucket.node.path}) must send its events to EventBridge "
+            "(s3.Bucket(..., event_bridge_enabled=True)): uploads start the pipeline through "
+            "an EventBridge rule, got no EventBridge notifications",
+        )
+
+
+def _sends_to_eventbridge(bucket: s3.IBucket, resource: s3.CfnBucket) -> bool:
+    """EventBridge notifications, set on the bucket resource itself or, as ``s3.Bucket`` does,
+    by its ``Notifications`` custom resource (read from the resource's properties)."""
+    stack = Stack.of(resource)
+    own = stack.resolve(resource.notification_configuration) or {}
+    if "eventBridgeConfiguration" in own or "EventBridgeConfiguration" in own:
+        return True
+    notifications = bucket.node.try_find_child("Notifications")
+    custom = notifications.node.try_find_child("Resource") if notifications else None
+    if custom is None:
+        return False
+    properties = stack.resolve(getattr(custom, "_cfn_properties", None)) or {}
+    return "EventBridgeConfiguration" in (properties.get("NotificationConfiguration") or {})

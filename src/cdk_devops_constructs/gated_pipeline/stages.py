@@ -14,8 +14,9 @@ from aws_cdk import aws_sns as sns
 from constructs import IConstruct
 
 from .. import _validation as check
-from ..service_contract import IObservedService, is_observed_service
-from .gates import AlarmGate, BakeGate, DeploymentWindowGate, Gate, ManualApprovalGate
+from .._boundary import Known, Text
+from ..service_contract import IObservedService
+from .gates import Gate
 
 # CodePipeline stage and action names: [A-Za-z0-9.@_-], at most 100 characters. Rule names are
 # derived from stage names ("<stage>-Bake-1") and must fit in 100 characters too.
@@ -24,6 +25,10 @@ NAME_RULE = "1-64 characters: letters, digits, '.', '@', '_', '-', starting with
 RESERVED_STAGE_NAMES = ("Source", "Build")
 STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
 CHANGE_SET_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
+# CodeBuild reserves environment variable names that start with CODEBUILD_ ("Environment
+# variables in build environments", CodeBuild user guide).
+CODEBUILD_VARIABLE = re.compile(r"(?!CODEBUILD_)[^=]{1,255}")
+CODEBUILD_VARIABLE_RULE = "1-255 characters without '=', not starting with CODEBUILD_"
 MIN_TEST_TIMEOUT = Duration.minutes(5)
 MAX_TEST_TIMEOUT = Duration.hours(8)
 
@@ -49,28 +54,28 @@ class PipelineTest:
     :param timeout: build timeout, 5 minutes to 8 hours. Default: 30 minutes.
     """
 
-    name: str
-    commands: Sequence[str]
-    install_commands: Sequence[str] = ()
+    name: Known[str]
+    commands: Sequence[Text]
+    install_commands: Sequence[Text] = ()
     reports: Sequence[str] = ()
     reports_base_directory: str | None = None
-    environment_variables: Mapping[str, str] = field(default_factory=dict)
+    environment_variables: Mapping[str, Text] = field(default_factory=dict)
     build_image: codebuild.IBuildImage | None = None
     compute_type: codebuild.ComputeType | None = None
     timeout: Duration | None = None
 
     def validate(self, scope: IConstruct, prop: str) -> None:
         check.matches(scope, f"{prop}.name", self.name, NAME, NAME_RULE)
-        for key, commands in (
-            ("commands", self.commands),
-            ("install_commands", self.install_commands),
-        ):
-            if isinstance(commands, str):
-                check.fail(scope, f"{prop}.{key} must be a list of commands, got a string")
         if not self.commands:
             check.fail(scope, f"{prop}.commands must hold at least one command")
-        if isinstance(self.reports, str):
-            check.fail(scope, f"{prop}.reports must be a list of file patterns, got a string")
+        for name in self.environment_variables:
+            check.matches(
+                scope,
+                f"each key of {prop}.environment_variables",
+                name,
+                CODEBUILD_VARIABLE,
+                CODEBUILD_VARIABLE_RULE,
+            )
         if self.timeout is not None:
             check.minutes_in(
                 scope, f"{prop}.timeout", self.timeout, MIN_TEST_TIMEOUT, MAX_TEST_TIMEOUT
@@ -93,7 +98,7 @@ class CloudFormationTarget:
     :param change_set_name: the change set's name. Default: ``GatedPipelineChangeSet``.
     """
 
-    stack_name: str
+    stack_name: Known[str]
     template_path: str
     deployment_role: iam.IRole
     parameter_overrides: Mapping[str, str] = field(default_factory=dict)
@@ -142,7 +147,7 @@ class DeployStage:
         (on-failure result ROLLBACK); required by ``Gate.bake``. Default: True.
     """
 
-    name: str
+    name: Known[str]
     services: Sequence[IObservedService] = ()
     gates: Sequence[Gate] = ()
     cloudformation: CloudFormationTarget | None = None
@@ -159,9 +164,6 @@ class DeployStage:
                 f"{prop}.name must not be one of {', '.join(RESERVED_STAGE_NAMES)} (stages of "
                 f"the pipeline itself), got {self.name!r}",
             )
-        for key, value in (("services", self.services), ("gates", self.gates)):
-            if isinstance(value, str) or not isinstance(value, Sequence):
-                check.fail(scope, f"{prop}.{key} must be a list, got {value!r}")
         if not self.services and self.cloudformation is None:
             check.fail(
                 scope,
@@ -169,26 +171,12 @@ class DeployStage:
             )
         seen: set[str] = set()
         for index, service in enumerate(self.services):
-            if not is_observed_service(service):
-                check.fail(
-                    scope,
-                    f"{prop}.services[{index}] must be a service (ObservedService, "
-                    f"ExpressService or another IObservedService), got {service!r}",
-                )
             path = service.node.path
             if path in seen:
                 check.fail(scope, f"{prop}.services[{index}] repeats {path}")
             seen.add(path)
         kinds: set[type[Gate]] = set()
         for index, gate in enumerate(self.gates):
-            if not isinstance(
-                gate, (ManualApprovalGate, AlarmGate, BakeGate, DeploymentWindowGate)
-            ):
-                check.fail(
-                    scope,
-                    f"{prop}.gates[{index}] must be made by a Gate factory (Gate.bake(...), "
-                    f"...), got {gate!r}",
-                )
             if type(gate) in kinds:
                 check.fail(
                     scope,

@@ -10,6 +10,7 @@ from aws_cdk import aws_ecs as ecs
 from constructs import IConstruct
 
 from .. import _validation as check
+from .._boundary import or_default
 
 MAX_BAKE = Duration.minutes(1440)
 
@@ -45,7 +46,9 @@ class Deployment:
 
         :param bake_time: how long both sets run after the shift. Default: 10 minutes.
         """
-        return Deployment(ecs.DeploymentStrategy.BLUE_GREEN, bake_time or Duration.minutes(10))
+        return Deployment(
+            ecs.DeploymentStrategy.BLUE_GREEN, or_default(bake_time, Duration.minutes(10))
+        )
 
     @staticmethod
     def canary(
@@ -65,9 +68,9 @@ class Deployment:
         """
         return Deployment(
             ecs.DeploymentStrategy.CANARY,
-            bake_time or Duration.minutes(10),
+            or_default(bake_time, Duration.minutes(10)),
             percent,
-            canary_bake_time or Duration.minutes(5),
+            or_default(canary_bake_time, Duration.minutes(5)),
         )
 
     @staticmethod
@@ -87,9 +90,9 @@ class Deployment:
         """
         return Deployment(
             ecs.DeploymentStrategy.LINEAR,
-            bake_time or Duration.minutes(10),
+            or_default(bake_time, Duration.minutes(10)),
             step_percent,
-            step_bake_time or Duration.minutes(3),
+            or_default(step_bake_time, Duration.minutes(3)),
         )
 
     @property
@@ -97,18 +100,28 @@ class Deployment:
         """True for blue/green, canary and linear, which need a second target group."""
         return self.strategy != ecs.DeploymentStrategy.ROLLING
 
+    def _field_label(self, name: str) -> str:
+        """The name the factory gave a field: a canary's ``step_bake_time`` is its
+        ``canary_bake_time``, a linear deployment's ``percent`` its ``step_percent``."""
+        if name == "step_bake_time" and self.strategy == ecs.DeploymentStrategy.CANARY:
+            return "canary_bake_time"
+        if name == "percent" and self.strategy == ecs.DeploymentStrategy.LINEAR:
+            return "step_percent"
+        return name
+
     def validate(self, scope: IConstruct, prop: str = "deployment") -> None:
         """Raise ``ValueError`` when a value is outside what ECS accepts."""
         for name, value in (("bake_time", self.bake_time), ("step_bake_time", self.step_bake_time)):
             if value is not None:
-                label = _bake_label(self.strategy, name)
-                check.minutes_in(scope, f"{prop}.{label}", value, Duration.minutes(0), MAX_BAKE)
+                label = f"{prop}.{self._field_label(name)}"
+                check.minutes_in(scope, label, value, Duration.minutes(0), MAX_BAKE)
+        shifts = (ecs.DeploymentStrategy.CANARY, ecs.DeploymentStrategy.LINEAR)
+        if self.percent is None and self.strategy in shifts:
+            check.fail(scope, f"{prop}.{self._field_label('percent')} must be a number, got None")
         if self.percent is None or check.is_token(self.percent):
             return
-        if self.strategy == ecs.DeploymentStrategy.CANARY:
-            _tenths(scope, f"{prop}.percent", self.percent, 0.1)
-        else:
-            _tenths(scope, f"{prop}.step_percent", self.percent, 3.0)
+        low = 0.1 if self.strategy == ecs.DeploymentStrategy.CANARY else 3.0
+        _tenths(scope, f"{prop}.{self._field_label('percent')}", self.percent, low)
 
     def bake_minutes(self) -> int | None:
         """Minutes a deployment spends waiting in its bake times (canary or linear steps, then
@@ -130,12 +143,6 @@ class Deployment:
         if self.percent is None:
             return None
         return ecs.TrafficShiftConfig(step_percent=self.percent, step_bake_time=self.step_bake_time)
-
-
-def _bake_label(strategy: ecs.DeploymentStrategy, name: str) -> str:
-    if name == "step_bake_time" and strategy == ecs.DeploymentStrategy.CANARY:
-        return "canary_bake_time"
-    return name
 
 
 def _tenths(scope: IConstruct, prop: str, value: float, low: float) -> None:

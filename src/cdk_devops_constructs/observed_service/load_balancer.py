@@ -3,6 +3,7 @@ target groups, and the checks on the props that describe them."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -13,7 +14,7 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from constructs import Construct
 
 from .. import _validation as check
-from .._load_balancer import own_load_balancer
+from .._load_balancer import check_web_acl, own_load_balancer
 
 # Load balancer health check and draining, tuned for fast and safe deployments: a new task takes
 # traffic after 2 passing checks (about 20 s), a failing one leaves after 3 (about 30 s), and a
@@ -25,6 +26,19 @@ UNHEALTHY_THRESHOLD = 3
 DEREGISTRATION_DELAY = Duration.seconds(30)
 MAX_RULE_CONDITION_VALUES = 5
 DEFAULT_LISTENER_PRIORITY = 100
+# Listener rule conditions (ELB user guide, "Condition types for listener rules"): a host name
+# has at most 128 of a-z A-Z 0-9 - _ . and the wildcards * ?, at least one ".", and only
+# letters after the last one; a path pattern starts with "/" here and has at most 128 of
+# a-z A-Z 0-9 _ - . $ / ~ " ' @ : + & and the wildcards.
+HOST_HEADER = re.compile(r"(?=.{1,128}\Z)[A-Za-z0-9_*?.-]*\.[A-Za-z]+")
+HOST_HEADER_RULE = (
+    "a host name of at most 128 letters, digits, '-', '_', '.', '*' or '?', with at least one "
+    "'.' and only letters after the last one"
+)
+PATH_PATTERN = re.compile(r"/[A-Za-z0-9_.$/~\"'@:+&*?-]{0,127}")
+PATH_PATTERN_RULE = (
+    "a path starting with '/', at most 128 letters, digits and _ - . $ / ~ \" ' @ : + & * ?"
+)
 
 
 @dataclass(frozen=True)
@@ -75,8 +89,9 @@ class Routing:
                         "where the shared load balancer is created",
                     )
         if self.listener_priority is not None:
-            check.integer(scope, "listener_priority", self.listener_priority)
             check.in_range(scope, "listener_priority", self.listener_priority, 1, 50000)
+        if self.web_acl_arn is not None:
+            check_web_acl(scope, self.web_acl_arn)
         values = len(self.host_headers) + len(self.path_patterns)
         if values > MAX_RULE_CONDITION_VALUES:
             check.fail(
@@ -85,18 +100,11 @@ class Routing:
                 f"values together (a listener rule's limit), got {values}",
             )
         for index, pattern in enumerate(self.path_patterns):
-            if not check.is_token(pattern) and (not pattern.startswith("/") or len(pattern) > 128):
-                check.fail(
-                    scope,
-                    f"path_patterns[{index}] must start with '/' and be at most 128 "
-                    f"characters, got {pattern!r}",
-                )
+            check.matches(
+                scope, f"path_patterns[{index}]", pattern, PATH_PATTERN, PATH_PATTERN_RULE
+            )
         for index, host in enumerate(self.host_headers):
-            if not check.is_token(host) and (not host or len(host) > 128 or " " in host):
-                check.fail(
-                    scope,
-                    f"host_headers[{index}] must be a host name of 1-128 characters, got {host!r}",
-                )
+            check.matches(scope, f"host_headers[{index}]", host, HOST_HEADER, HOST_HEADER_RULE)
 
     def build(
         self,

@@ -15,6 +15,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct, IConstruct
 
 from .. import _validation as check
+from .._boundary import Known, Text, boundary
 from .._compliance import acknowledge
 from .._load_balancer import cfn
 from .._service.alarms import AlarmThresholds, alarm_names, resource_prefix
@@ -63,6 +64,7 @@ class ObservedService(ServiceBase):
         )
     """
 
+    @boundary
     def __init__(
         self,
         scope: Construct,
@@ -75,17 +77,17 @@ class ObservedService(ServiceBase):
         task_subnets: ec2.SubnetSelection | None = None,
         container_port: int = 8080,
         cpu: int = 512,
-        memory_limit_mib: int = 1024,
+        memory_limit_mib: Known[int] = 1024,
         cpu_architecture: ecs.CpuArchitecture | None = None,
-        environment: Mapping[str, str] | None = None,
+        environment: Mapping[str, Text] | None = None,
         secrets: Mapping[str, ecs.Secret] | None = None,
-        command: Sequence[str] | None = None,
+        command: Sequence[Text] | None = None,
         user: str | None = None,
         readonly_root_filesystem: bool = True,
-        writable_paths: Sequence[str] = DEFAULT_WRITABLE_PATHS,
+        writable_paths: Known[Sequence[str]] = DEFAULT_WRITABLE_PATHS,
         health_check_path: str = "/",
-        service_name: str | None = None,
-        min_capacity: int = 2,
+        service_name: Known[str] | None = None,
+        min_capacity: Known[int] = 2,
         max_capacity: int = 4,
         cpu_scaling_target_percent: float = 60,
         requests_per_target: int | None = 1000,
@@ -101,16 +103,16 @@ class ObservedService(ServiceBase):
         log_retention: logs.RetentionDays | None = None,
         encryption_key: kms.IKey | None = None,
         tracing: bool = True,
-        trace_sample_rate: float = 0.05,
+        trace_sample_rate: Known[float] = 0.05,
         alarm_emails: Sequence[str] = (),
         alarm_topic: sns.ITopic | None = None,
-        cpu_alarm_percent: float = 80,
-        memory_alarm_percent: float = 80,
-        error_rate_alarm_percent: float = 5,
-        error_rate_min_requests: int = 10,
-        latency_alarm_threshold: Duration | None = None,
-        alarm_period: Duration | None = None,
-        alarm_datapoints: int = 3,
+        cpu_alarm_percent: Known[float] = 80,
+        memory_alarm_percent: Known[float] = 80,
+        error_rate_alarm_percent: Known[float] = 5,
+        error_rate_min_requests: Known[int] = 10,
+        latency_alarm_threshold: Known[Duration] | None = None,
+        alarm_period: Known[Duration] | None = None,
+        alarm_datapoints: Known[int] = 3,
         deployment: Deployment | None = None,
         rollback_on_alarm: bool = True,
         incidents: Incidents | None = None,
@@ -225,7 +227,7 @@ class ObservedService(ServiceBase):
         """
         super().__init__(scope, id)
         deployment = deployment or Deployment.rolling()
-        self.service_name: str = service_name or id
+        self.service_name: str = id if service_name is None else service_name
         self.deployment: Deployment = deployment
         alarm_emails = check.emails(self, "alarm_emails", alarm_emails)
         imported = import_platform(
@@ -289,6 +291,7 @@ class ObservedService(ServiceBase):
             min_tasks=min_capacity,
         )
         self._require_region()
+        self._check_service_name()
         task.check(self)
         routing.check(self)
         if listener is not None and listener_priority is not None:
@@ -300,7 +303,7 @@ class ObservedService(ServiceBase):
             )
         scaling.check(self)
         thresholds.check(self)
-        _check_deployment(self, deployment)
+        deployment.validate(self)
         check_network(self, vpc, cluster)
         check.warn_weakened(
             self,
@@ -463,16 +466,6 @@ class ObservedService(ServiceBase):
 
     def _rollout_resource(self) -> IConstruct:
         return self.service
-
-
-def _check_deployment(scope: Construct, deployment: Deployment) -> None:
-    if not isinstance(deployment, Deployment):
-        check.fail(
-            scope,
-            "deployment must be a Deployment (Deployment.rolling(), .blue_green(), "
-            f".canary() or .linear()), got {deployment!r}",
-        )
-    deployment.validate(scope)
 
 
 def _weakened(

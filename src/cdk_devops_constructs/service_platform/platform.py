@@ -13,7 +13,8 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from .. import _validation as check
-from .._load_balancer import own_load_balancer, vpc_cidr
+from .._boundary import Known, boundary
+from .._load_balancer import check_web_acl, own_load_balancer, vpc_cidr
 from .._shared import SharedInfrastructure, named_cluster
 from . import schema
 from .reference import PlatformReference
@@ -41,12 +42,13 @@ class ServicePlatform(Construct):
         )
     """
 
+    @boundary
     def __init__(
         self,
         scope: Construct,
         id: str,
         *,
-        namespace: str,
+        namespace: Known[str],
         certificate: acm.ICertificate | None = None,
         internet_facing: bool = True,
         web_acl_arn: str | None = None,
@@ -64,6 +66,8 @@ class ServicePlatform(Construct):
         """
         super().__init__(scope, id)
         schema.check_namespace(self, "namespace", namespace)
+        if web_acl_arn is not None:
+            check_web_acl(self, web_acl_arn)
         if deletion_protection is False:
             check.warn_weakened(
                 self, ["deletion_protection=False lets the load balancer be deleted"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import ClassVar
 
 from aws_cdk import Annotations, CfnRule, Fn, Stack
 from aws_cdk import aws_ec2 as ec2
@@ -24,6 +25,7 @@ class PlatformReference:
     deploy time."""
 
     namespace: str
+    _made_by: ClassVar[str] = "ServicePlatform.from_namespace(namespace)"
 
     def check(self, scope: IConstruct, prop: str) -> None:
         schema.check_namespace(scope, f"{prop}.namespace", self.namespace)
@@ -38,11 +40,6 @@ def import_platform(
     none of ``platforms_own`` (the props of a service the platform decides) is set."""
     if platform is None:
         return None
-    if not isinstance(platform, PlatformReference):
-        check.fail(
-            scope,
-            f"platform must be made by ServicePlatform.from_namespace(namespace), got {platform!r}",
-        )
     platform.check(scope, "platform")
     for prop, value in platforms_own.items():
         if value is not None and not (prop == "internet_facing" and value is True):
