@@ -155,6 +155,7 @@ def test_the_cdk_samples_make_stacks(outcomes: dict[int, Outcome]) -> None:
         "ServicePlatform",
         "ExpressService",
         "GatedPipeline > Quickstart",
+        "GatedPipeline > Services still on CodeDeploy",
         "FeatureFlaggedDeploy > Quickstart",
         "When something breaks > Setting it up",
     ]

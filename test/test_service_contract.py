@@ -12,7 +12,6 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
@@ -28,6 +27,7 @@ from cdk_devops_constructs import (
     Flag,
     Gate,
     GatedPipeline,
+    ImagePull,
     IObservedService,
     PipelineSource,
     SidecarHost,
@@ -71,7 +71,7 @@ class MinimalService(Construct):
             evaluation_periods=1,
         )
         self.alarm_topic = sns.Topic(self, "Topic")
-        self.bound: list[ecr.IRepository | None] = []
+        self.bound: list[list[dict[str, Any]]] = []
         task_role = self.task_definition.task_role.node.default_child
         assert isinstance(task_role, iam.CfnRole)
         task_role.role_name = f"{id.lower()}-task"
@@ -90,8 +90,13 @@ class MinimalService(Construct):
             cpu_architecture="X86_64",
         )
 
-    def bind_to_pipeline(self, grant_pull_on: ecr.IRepository | None) -> str:
-        self.bound.append(grant_pull_on)
+    def bind_to_pipeline(self, pull: ImagePull) -> str:
+        self.bound.append(
+            [cdk.Stack.of(self).resolve(s.to_statement_json()) for s in pull.statements]
+        )
+        role = self.task_definition.obtain_execution_role()
+        for statement in pull.statements:
+            role.add_to_principal_policy(statement)
         secretsmanager.Secret(self, "Image", secret_name=f"{self.node.id.lower()}-image")
         return f"{self.node.id.lower()}-image"
 
@@ -159,14 +164,23 @@ def test_a_service_of_another_kind_is_deployed_gated_and_baked_by_the_pipeline()
     }
     assert variables["WATCHED_ALARMS"] == "staging-health"
     assert variables["IMAGE_SECRETS"] == "staging-image"
-    # The pipeline's own repository names the execution roles: nothing to grant by the service.
-    assert staging.bound == [None]
-    assert production.bound == [None]
+    # The pipeline's repository lets the execution roles pull; each role's own policy gets the
+    # statements the pipeline passes, once.
+    (staging_pull,) = staging.bound
+    (production_pull,) = production.bound
+    assert staging_pull == production_pull
+    assert [s["Action"] for s in staging_pull] == [
+        "ecr:GetAuthorizationToken",
+        ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+        "kms:Decrypt",
+    ]
     (repository,) = _by_type(template, "AWS::ECR::Repository").values()
     (pulls,) = repository["Properties"]["RepositoryPolicyText"]["Statement"]
-    principals = json.dumps(pulls["Principal"])
-    assert ":role/staging-execution" in principals
-    assert ":role/production-execution" in principals
+    roles = pulls["Condition"]["ArnEquals"]["aws:PrincipalArn"]
+    assert [json.dumps(r).split(":role/")[-1].rstrip('"]}') for r in roles] == [
+        "production-execution",
+        "staging-execution",
+    ]
     assert pipeline.stages["Staging"].services == (staging,)
 
 

@@ -19,6 +19,7 @@ from .express_service import ExpressService
 from .feature_flagged_deploy import Attribute, FeatureFlaggedDeploy, Flag, Rollout, Variant
 from .gated_pipeline import (
     CloudFormationTarget,
+    CodeDeployTarget,
     DeployedStage,
     DeployStage,
     Gate,
@@ -28,12 +29,13 @@ from .gated_pipeline import (
 )
 from .incidents import Incidents, OpsItem, PagingEndpoint, SlackChannel, TeamsChannel
 from .observed_service import Deployment, ObservedService
-from .service_contract import DeployTarget, IObservedService, SidecarHost
+from .service_contract import DeployTarget, ImagePull, IObservedService, SidecarHost
 from .service_platform import PlatformReference, ServicePlatform
 
 __all__ = [
     "Attribute",
     "CloudFormationTarget",
+    "CodeDeployTarget",
     "DeployStage",
     "DeployTarget",
     "DeployedStage",
@@ -44,6 +46,7 @@ __all__ = [
     "Gate",
     "GatedPipeline",
     "IObservedService",
+    "ImagePull",
     "Incidents",
     "ObservedService",
     "OpsItem",

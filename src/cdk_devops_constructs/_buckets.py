@@ -9,6 +9,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
 from ._compliance import acknowledge
+from ._encryption import grants_only_for_aws_resources
 
 # Log objects are kept one year, then expire; overwritten versions are kept 30 days.
 LOG_RETENTION = Duration.days(365)
@@ -63,6 +64,48 @@ def secure_bucket(
         "NotificationConfiguration.EventBridgeConfiguration", {"EventBridgeEnabled": True}
     )
     return bucket
+
+
+def harden_replication_bucket(bucket: s3.IBucket, expiration: Duration) -> None:
+    """Give the artifact bucket CodePipeline's support stack makes in another region (and its
+    key) the shape of ``secure_bucket``: a rotated key, versioning, the same lifecycle, owner
+    enforced, events on EventBridge. It gets no access logs: a log bucket in every region
+    of a stage would cost more than the artifacts it watches (``_compliance``)."""
+    cfn = bucket.node.default_child
+    assert isinstance(cfn, s3.CfnBucket)
+    cfn.versioning_configuration = s3.CfnBucket.VersioningConfigurationProperty(status="Enabled")
+    cfn.lifecycle_configuration = s3.CfnBucket.LifecycleConfigurationProperty(
+        rules=[
+            s3.CfnBucket.RuleProperty(
+                id="Expire",
+                status="Enabled",
+                expiration_in_days=int(expiration.to_days()),
+                noncurrent_version_expiration=s3.CfnBucket.NoncurrentVersionExpirationProperty(
+                    noncurrent_days=int(NONCURRENT_RETENTION.to_days())
+                ),
+                abort_incomplete_multipart_upload=s3.CfnBucket.AbortIncompleteMultipartUploadProperty(
+                    days_after_initiation=7
+                ),
+            )
+        ]
+    )
+    cfn.ownership_controls = s3.CfnBucket.OwnershipControlsProperty(
+        rules=[s3.CfnBucket.OwnershipControlsRuleProperty(object_ownership="BucketOwnerEnforced")]
+    )
+    cfn.add_property_override(
+        "NotificationConfiguration.EventBridgeConfiguration", {"EventBridgeEnabled": True}
+    )
+    cfn.add_property_override(
+        "BucketEncryption.ServerSideEncryptionConfiguration.0.BucketKeyEnabled", True
+    )
+    acknowledge(cfn, "pipeline-replication-bucket")
+    # The bucket's key is given to it as an alias; the key is the bucket's sibling.
+    assert bucket.node.scope is not None
+    for key in bucket.node.scope.node.find_all():
+        if isinstance(key, kms.Key):
+            key.add_to_resource_policy(grants_only_for_aws_resources())
+        if isinstance(key, kms.CfnKey):
+            key.enable_key_rotation = True
 
 
 def log_bucket(scope: Construct, id: str) -> s3.Bucket:

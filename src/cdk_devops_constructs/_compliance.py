@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import weakref
 
-from aws_cdk import Acknowledgment, CfnResource, Validations
+from aws_cdk import Acknowledgment, CfnResource, Token, Validations
 from constructs import IConstruct
 
 AUDIT_CONTEXT_KEY = "cdk-devops-constructs:auditAcknowledgments"
@@ -95,8 +95,24 @@ _CDK_INLINE_POLICY = (
 
 _ECR_AUTH_TOKEN = (
     "ecr:GetAuthorizationToken has no resource type in the Service Authorization Reference, so "
-    "Resource '*' is the only valid value; image pulls and pushes themselves are granted on "
-    "the one repository only."
+    "Resource '*' is the only valid value; image pushes are granted on the pipeline's "
+    "repository, pulls on the repositories of the pipeline's account and region."
+)
+
+_REPLICATION_NOT_LOGGED = (
+    "CodePipeline's replication bucket for the actions of one other region, made by its "
+    "support stack: logging its access would need a log bucket in that region for objects "
+    "that expire with the pipeline's artifacts. It is private, SSL-only, versioned and "
+    "encrypted with a rotated customer managed key; the artifact bucket in the pipeline's "
+    "region is access-logged."
+)
+
+_ARTIFACTS_ACROSS_ACCOUNTS = (
+    "A role of a target account reads the pipeline's artifacts, whose bucket and key (and "
+    "CodePipeline's replication buckets in other regions) get their names when created in the "
+    "pipeline's account: the role may read buckets of that account only (condition "
+    "s3:ResourceAccount) and decrypt with its keys only through S3 in that region (condition "
+    "kms:ViaService). The buckets' and the key's own policies name the role."
 )
 
 # key -> {rule id -> reason}. Keys name the kind of resource an entry is applied to.
@@ -262,6 +278,17 @@ ACKNOWLEDGMENTS: dict[str, dict[str, str]] = {
         ),
         "s3_bucket_object_lock_enabled_check": _NO_OBJECT_LOCK,
     },
+    "pipeline-replication-bucket": {
+        "AwsSolutions-S1": _REPLICATION_NOT_LOGGED,
+        "NIST.800.53.R5-S3BucketLoggingEnabled": _REPLICATION_NOT_LOGGED,
+        "CKV_AWS_18": _REPLICATION_NOT_LOGGED,
+        "s3_bucket_logging_enabled_check": _REPLICATION_NOT_LOGGED,
+        "s3_bucket_object_lock_enabled_check": _NO_OBJECT_LOCK,
+        "NIST.800.53.R5-S3BucketReplicationEnabled": (
+            "CodePipeline's copy of the pipeline's artifacts for the actions of one region: "
+            "intermediate outputs with a lifecycle expiry, rebuilt by rerunning the pipeline."
+        ),
+    },
     "image-build-project": {
         "codebuild_project_environment_privileged_check": (
             "Building a container image needs a Docker daemon, which CodeBuild runs only in "
@@ -283,6 +310,28 @@ ACKNOWLEDGMENTS: dict[str, dict[str, str]] = {
     "ecs-execution-role-image-pull": {
         "AwsSolutions-IAM5[Resource::*]": _ECR_AUTH_TOKEN,
     },
+    "ecs-execution-role-pipeline-repositories": {
+        "AwsSolutions-IAM5[Resource::arn:{partition}:ecr:{region}:{account}:repository/*]": (
+            "The pipeline's repository gets its name when it is created, and the service's "
+            "stack may not refer to the pipeline's (no cross-stack export): the execution role "
+            "may pull (read only) from the repositories of the pipeline's account and region, "
+            "and the repository's own policy names the execution roles allowed to pull from it."
+        ),
+    },
+    "ecs-execution-role-image-key": {
+        "AwsSolutions-IAM5[Resource::arn:{partition}:kms:{region}:{account}:key/*]": (
+            "Decrypting the pipeline's image layers: kms:Decrypt on the keys of the pipeline's "
+            "account and region, only through ECR (condition kms:ViaService); the key's own "
+            "policy says which other accounts' execution roles may use it."
+        ),
+    },
+    "artifacts-of-pipeline-account": {
+        "AwsSolutions-IAM5[Resource::arn:{partition}:s3:::*]": _ARTIFACTS_ACROSS_ACCOUNTS,
+        "AwsSolutions-IAM5[Resource::arn:{partition}:s3:::*/*]": _ARTIFACTS_ACROSS_ACCOUNTS,
+        "AwsSolutions-IAM5[Resource::arn:{partition}:kms:{region}:{account}:key/*]": (
+            _ARTIFACTS_ACROSS_ACCOUNTS
+        ),
+    },
     "ecs-deploy-role-policy": {
         "AwsSolutions-IAM5[Resource::*]": (
             "The ECS deploy action registers a task definition revision: "
@@ -299,6 +348,16 @@ ACKNOWLEDGMENTS: dict[str, dict[str, str]] = {
             "('*' only), and ecs:TagResource is limited to registration by condition. "
             "DescribeExpressGatewayService, UpdateExpressGatewayService, ListServiceDeployments "
             "and iam:PassRole name the pipeline's Express services and their task roles."
+        ),
+    },
+    "codedeploy-role-policy": {
+        "AwsSolutions-IAM5[Resource::*]": (
+            "CodeDeploy's ECS action registers the task definition template from the source: "
+            "ecs:RegisterTaskDefinition and ecs:DescribeTaskDefinition have no resource type, "
+            "and the template names task and execution roles the pipeline cannot know at "
+            "synthesis, so iam:PassRole is on '*' but only to ECS tasks (condition "
+            "iam:PassedToService). The CodeDeploy calls name the stage's applications, "
+            "deployment groups and deployment configurations."
         ),
     },
     "cloudformation-target-role-policy": {
@@ -375,6 +434,11 @@ def acknowledge(resource: IConstruct, key: str, **details: str) -> None:
     unknown = [r for r in rules if not any(tool.match(r) for tool in known)]
     if unknown:  # pragma: no cover - guarded by test_every_acknowledgment_names_a_known_tool
         raise ValueError(f"unknown rule id format in acknowledgment {key!r}: {unknown}")
+
+
+def as_nag_shows(value: str, pseudo_parameter: str) -> str:
+    """How cdk-nag writes ``value`` in a finding: a pseudo parameter as ``<AWS::Region>``."""
+    return f"<{pseudo_parameter}>" if Token.is_unresolved(value) else value
 
 
 def declares(declared: str, rule: str) -> bool:

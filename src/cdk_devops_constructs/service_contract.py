@@ -16,13 +16,14 @@ consumer turns them into ARNs in its own stack.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeGuard
 
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
-from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import IConstruct
@@ -52,6 +53,9 @@ class DeployTarget:
     :param bake_minutes: minutes the service's own deployment waits in bake times once the new
         tasks run (the pipeline's deploy action waits for them); None when a value is a token.
     :param method: ``"ecs"`` or ``"express"`` (``DeployMethod``). Default: ``"ecs"``.
+    :param account: the service's account, when its stack states one. Default: None, the
+        consumer's (the pipeline's) account.
+    :param region: the service's region. Default: None, the consumer's region.
     """
 
     cluster_name: str
@@ -62,24 +66,51 @@ class DeployTarget:
     cpu_architecture: str
     bake_minutes: int | None = 0
     method: DeployMethod = "ecs"
+    account: str | None = None
+    region: str | None = None
 
     def service_arn(self, scope: IConstruct) -> str:
-        """The service's ARN in ``scope``'s account and region."""
-        return Stack.of(scope).format_arn(
-            service="ecs",
-            resource="service",
-            resource_name=f"{self.cluster_name}/{self.service_name}",
+        """The service's ARN, written in ``scope``'s stack."""
+        return self._arn(
+            scope, "ecs", "service", f"{self.cluster_name}/{self.service_name}", self.region
         )
 
     def cluster_arn(self, scope: IConstruct) -> str:
-        """The cluster's ARN in ``scope``'s account and region."""
-        return Stack.of(scope).format_arn(
-            service="ecs", resource="cluster", resource_name=self.cluster_name
-        )
+        """The cluster's ARN, written in ``scope``'s stack."""
+        return self._arn(scope, "ecs", "cluster", self.cluster_name, self.region)
 
     def role_arns(self, scope: IConstruct) -> list[str]:
-        """The task role's and the execution role's ARNs in ``scope``'s account."""
-        return [role_arn(scope, name) for name in (self.task_role_name, self.execution_role_name)]
+        """The task role's and the execution role's ARNs, written in ``scope``'s stack."""
+        return [
+            self._arn(scope, "iam", "role", name, "")
+            for name in (self.task_role_name, self.execution_role_name)
+        ]
+
+    def _arn(
+        self, scope: IConstruct, service: str, resource: str, name: str, region: str | None
+    ) -> str:
+        return Stack.of(scope).format_arn(
+            service=service,
+            resource=resource,
+            resource_name=name,
+            account=self.account,
+            region=region,
+        )
+
+
+@dataclass(frozen=True)
+class ImagePull:
+    """What a service's execution role needs, by its own policy, to pull a pipeline's images.
+
+    :param statements: the identity-policy statements, built from names and ARNs known at
+        synthesis (they refer to nothing of the pipeline's stack).
+    :param acknowledgments: the compliance acknowledgments the statements need, as
+        (``_compliance.ACKNOWLEDGMENTS`` key, placeholder values), for the policy that holds
+        them.
+    """
+
+    statements: tuple[iam.PolicyStatement, ...]
+    acknowledgments: tuple[tuple[str, Mapping[str, str]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -129,15 +160,14 @@ class IObservedService(IConstruct, Protocol):
     def deploy_target(self) -> DeployTarget:
         """How a pipeline stage deploys a new image to the service."""
 
-    def bind_to_pipeline(self, grant_pull_on: ecr.IRepository | None) -> str:
+    def bind_to_pipeline(self, pull: ImagePull) -> str:
         """A pipeline deploys this service from now on: keep the image the pipeline last
         deployed when a later stack update registers a new task definition revision, and let
-        the execution role authenticate to ECR (``ecr:GetAuthorizationToken``). Called once
-        per service by each pipeline that deploys it.
+        the execution role pull the pipeline's images. Called once per service by each
+        pipeline that deploys it.
 
-        :param grant_pull_on: a repository whose images the execution role must be allowed to
-            pull by its own policy; None when the repository's policy already names the
-            execution role (``deploy_target.execution_role_name``).
+        :param pull: what the execution role must be allowed, by its own policy, to pull the
+            pipeline's images.
         :returns: the name of the Secrets Manager secret the pipeline writes each deployed
             image URI to.
         """

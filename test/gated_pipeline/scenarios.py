@@ -6,8 +6,11 @@ tracing) so that the pipeline dominates the template."""
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codecommit as codecommit
+from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
@@ -18,6 +21,7 @@ from aws_cdk import aws_sns as sns
 
 from cdk_devops_constructs import (
     CloudFormationTarget,
+    CodeDeployTarget,
     DeployStage,
     Gate,
     GatedPipeline,
@@ -213,4 +217,67 @@ def s3_cloudformation(stack: cdk.Stack) -> GatedPipeline:
                 gates=[Gate.manual_approval(), Gate.bake(cdk.Duration.minutes(20))],
             )
         ],
+    )
+
+
+@scenario("gated_pipeline/codedeploy")
+def codedeploy_migration(stack: cdk.Stack) -> GatedPipeline:
+    """A team mid-migration: staging on an ObservedService (ECS-native deployments), production
+    still on CodeDeploy's ECS blue/green (deployment controller CODE_DEPLOY), baked on its own
+    alarm."""
+    staging = service(stack, "Staging")
+    application = codedeploy.EcsApplication.from_ecs_application_name(
+        stack, "LegacyApplication", "checkout"
+    )
+    group = codedeploy.EcsDeploymentGroup.from_ecs_deployment_group_attributes(
+        stack,
+        "LegacyProduction",
+        application=application,
+        deployment_group_name="checkout-production",
+        deployment_config=codedeploy.EcsDeploymentConfig.CANARY_10_PERCENT_5_MINUTES,
+    )
+    # The legacy service's health alarm, in the app; it notifies the team's alarm topic (the
+    # staging service's, for brevity).
+    production_health = cloudwatch.Alarm(
+        stack,
+        "LegacyHealth",
+        alarm_name="checkout-production-health",
+        metric=cloudwatch.Metric(
+            namespace="AWS/ApplicationELB",
+            metric_name="HTTPCode_Target_5XX_Count",
+            dimensions_map={"LoadBalancer": "app/checkout/0123456789abcdef"},
+            statistic="Sum",
+            period=cdk.Duration.minutes(1),
+        ),
+        threshold=10,
+        evaluation_periods=3,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )
+    production_health.add_alarm_action(cloudwatch_actions.SnsAction(staging.alarm_topic))
+    return GatedPipeline(
+        stack,
+        "Delivery",
+        source=PipelineSource.connection(
+            connection_arn=CONNECTION_ARN, owner="acme", repo="checkout"
+        ),
+        stages=[
+            DeployStage(
+                name="Staging", services=[staging], gates=[Gate.bake(cdk.Duration.minutes(10))]
+            ),
+            DeployStage(
+                name="Production",
+                codedeploy=[
+                    CodeDeployTarget(
+                        deployment_group=group,
+                        task_definition_path="deploy/taskdef.json",
+                        appspec_path="deploy/appspec.yaml",
+                    )
+                ],
+                gates=[
+                    Gate.healthy_before_entry(),
+                    Gate.bake(cdk.Duration.minutes(30), alarms=[production_health]),
+                ],
+            ),
+        ],
+        notification_emails=["team@example.com"],
     )

@@ -183,7 +183,8 @@ def test_stage_that_deploys_nothing(stack: cdk.Stack, services: list[ObservedSer
     raises(
         stack,
         services,
-        "stages[0] (Empty) deploys nothing: pass services=[...] or cloudformation=",
+        "stages[0] (Empty) deploys nothing: pass services=[...], codedeploy=[...] or "
+        "cloudformation=",
         stages=[DeployStage(name="Empty")],
     )
 

@@ -19,7 +19,7 @@ from cdk_devops_constructs import (
     ObservedService,
     PipelineSource,
 )
-from cdk_devops_constructs.gated_pipeline.express_deploy import (
+from cdk_devops_constructs.gated_pipeline.deploy.express import (
     AWS_CLI_VERSION,
     EXPRESS_DEPLOY_SCRIPT,
 )
@@ -113,28 +113,38 @@ def test_the_express_deploy_role_may_deploy_to_the_pipelines_express_services_on
     built: Built,
 ) -> None:
     found = statements(built, "DeliveryExpressDeployRole")
-    by_action = {a: s for s in found for a in as_list(s["Action"])}
+    by_action: dict[str, list[dict[str, Any]]] = {}
+    for s in found:
+        for action in as_list(s["Action"]):
+            by_action.setdefault(action, []).append(s)
     service_names = sorted(
         r["Properties"]["ServiceName"]
         for r in resources(built, "AWS::ECS::ExpressGatewayService").values()
     )
-    express = by_action["ecs:UpdateExpressGatewayService"]
-    assert sorted(as_list(express["Action"])) == [
-        "ecs:DescribeExpressGatewayService",
-        "ecs:ListServiceDeployments",
-        "ecs:UpdateExpressGatewayService",
-    ]
-    named = sorted(json.dumps(r).rsplit("/", 1)[-1].strip('"]}') for r in express["Resource"])
+    # One statement per stage (a stage in another account acts with its own role there).
+    for express in by_action["ecs:UpdateExpressGatewayService"]:
+        assert sorted(as_list(express["Action"])) == [
+            "ecs:DescribeExpressGatewayService",
+            "ecs:ListServiceDeployments",
+            "ecs:UpdateExpressGatewayService",
+        ]
+    named = sorted(
+        json.dumps(r).rsplit("/", 1)[-1].strip('"]}')
+        for express in by_action["ecs:UpdateExpressGatewayService"]
+        for r in as_list(express["Resource"])
+    )
     assert named == service_names
-    assert by_action["ecs:RegisterTaskDefinition"]["Resource"] == "*"
-    assert by_action["ecs:TagResource"]["Condition"] == {
-        "StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}
-    }
-    passing = by_action["iam:PassRole"]
-    assert passing["Condition"] == {
-        "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
-    }
-    assert len(as_list(passing["Resource"])) == 4  # task and execution role of each service
+    (register,) = by_action["ecs:RegisterTaskDefinition"]
+    assert register["Resource"] == "*"
+    (tagging,) = by_action["ecs:TagResource"]
+    assert tagging["Condition"] == {"StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}}
+    passed = []
+    for passing in by_action["iam:PassRole"]:
+        assert passing["Condition"] == {
+            "StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+        }
+        passed.extend(as_list(passing["Resource"]))
+    assert len(passed) == 4  # task and execution role of each service
     assert "ecs:UpdateService" not in by_action
     assert all(not a.endswith("*") for a in by_action)
 

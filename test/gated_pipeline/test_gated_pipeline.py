@@ -19,7 +19,7 @@ from cdk_devops_constructs import (
     PipelineSource,
 )
 from cdk_devops_constructs.gated_pipeline import dora
-from cdk_devops_constructs.gated_pipeline.build import RELEASE_SCRIPT
+from cdk_devops_constructs.gated_pipeline.release import RELEASE_SCRIPT
 
 from .scenarios import CONNECTION_ARN, service
 from harness.scenarios import Built, new_stack
@@ -473,7 +473,7 @@ def test_image_build_writes_imagedefinitions_for_each_container_name(built: Buil
             "Source"
         ]["BuildSpec"]
     )
-    assert spec["artifacts"] == {"files": ["imagedefinitions.json"]}
+    assert spec["artifacts"] == {"files": ["imagedefinitions.json", "imageDetail.json"]}
     names = {
         v["Name"]: v["Value"]
         for v in built.template["Resources"][logical_id(built, gated(built).build_project)][
@@ -524,8 +524,10 @@ def test_an_existing_repository_is_used_as_is(built: Built) -> None:
 
 @scenario("defaults")
 def test_services_pull_the_new_image_with_their_execution_roles(built: Built) -> None:
-    """Pulls are granted by the repository policy, so that services in other stacks do not
-    depend on the pipeline's stack; the execution roles only get GetAuthorizationToken."""
+    """The repository's policy lets the account pull for the services' execution roles only
+    (a condition, not a principal, so that it may name roles that do not exist yet); each
+    role's own policy allows the pulls, since a policy that names an account delegates to the
+    account's IAM policies (ECR user guide, "Private repository policy examples")."""
     roles = [
         stage.services[0].task_definition.execution_role for stage in gated(built).stages.values()
     ]
@@ -536,21 +538,30 @@ def test_services_pull_the_new_image_with_their_execution_roles(built: Built) ->
         "ecr:BatchGetImage",
         "ecr:GetDownloadUrlForLayer",
     ]
+    assert (
+        as_text(statement["Principal"]["AWS"]) == "arn:${Ref:AWS::Partition}:iam::123456789012:root"
+    )
     # By ARN from the role's literal name: nothing imported from the services' stacks.
     names = [
         built.template["Resources"][logical_id(built, r)]["Properties"]["RoleName"] for r in roles
     ]
-    assert [as_text(p) for p in statement["Principal"]["AWS"]] == [
-        f"arn:${{Ref:AWS::Partition}}:iam::123456789012:role/{n}" for n in names
+    assert [as_text(p) for p in statement["Condition"]["ArnEquals"]["aws:PrincipalArn"]] == [
+        f"arn:${{Ref:AWS::Partition}}:iam::123456789012:role/{n}" for n in sorted(names)
     ]
     for role in roles:
         policy = built.template["Resources"][
             logical_id(built, role.node.find_child("DefaultPolicy"))
         ]
-        token = statement_for(
-            policy["Properties"]["PolicyDocument"]["Statement"], "ecr:GetAuthorizationToken"
+        found = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert statement_for(found, "ecr:GetAuthorizationToken")["Resource"] == "*"
+        pull = statement_for(found, "ecr:BatchGetImage")
+        assert as_text(pull["Resource"]) == (
+            "arn:${Ref:AWS::Partition}:ecr:us-east-1:123456789012:repository/*"
         )
-        assert token["Resource"] == "*"
+        decrypt = statement_for(found, "kms:Decrypt")
+        assert decrypt["Condition"] == {
+            "StringEquals": {"kms:ViaService": "ecr.us-east-1.amazonaws.com"}
+        }
 
 
 # --- Deploy and least privilege ---------------------------------------------------------------

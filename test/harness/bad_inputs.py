@@ -29,6 +29,7 @@ from typing import Annotated, Any, Literal, Union
 
 import aws_cdk as cdk
 from aws_cdk import aws_codecommit as codecommit
+from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
@@ -39,6 +40,7 @@ from hypothesis import strategies as st
 
 from cdk_devops_constructs import (
     CloudFormationTarget,
+    CodeDeployTarget,
     DeployStage,
     ExpressService,
     FeatureFlaggedDeploy,
@@ -186,6 +188,12 @@ PLACEMENTS: dict[str, Placement] = {
         "stages[0].cloudformation",
         lambda v, c: {"stages": [DeployStage(name="Infra", cloudformation=v)]},
     ),
+    "CodeDeployTarget": Placement(
+        GatedPipeline,
+        "stages",
+        "stages[0].codedeploy[0]",
+        lambda v, c: {"stages": [DeployStage(name="Legacy", codedeploy=[v])]},
+    ),
     "Gate": Placement(GatedPipeline, "stages", "stages[0].gates[0]", _stage),
     "Flag": Placement(
         FeatureFlaggedDeploy, "flags", "flags[0]", lambda v, c: {"flags": [v]}, "flags['f']"
@@ -285,6 +293,16 @@ INSTANCES: dict[str, Callable[[Context], Any]] = {
         deployment_role=iam.Role.from_role_arn(
             c.stack, c.uid("Role"), "arn:aws:iam::123456789012:role/deploy", mutable=False
         ),
+    ),
+    "CodeDeployTarget": lambda c: CodeDeployTarget(
+        deployment_group=codedeploy.EcsDeploymentGroup.from_ecs_deployment_group_attributes(
+            c.stack,
+            c.uid("Group"),
+            application=codedeploy.EcsApplication.from_ecs_application_name(
+                c.stack, c.uid("Application"), "app"
+            ),
+            deployment_group_name="app-production",
+        )
     ),
     "Flag": lambda c: Flag("f"),
     "Variant": lambda c: Variant("default"),

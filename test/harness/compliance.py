@@ -72,6 +72,11 @@ def format_findings(findings: Iterable[Finding]) -> str:
 # --- Apps and synthesis (cdk-nag) -------------------------------------------------------------
 
 
+# The acknowledgments only an app with stages in other accounts and regions uses: no
+# single-stack scenario has them; gated_pipeline/test_across_accounts proves them used.
+ACROSS_ACCOUNTS = frozenset({"artifacts-of-pipeline-account", "pipeline-replication-bucket"})
+
+
 def compliance_app(
     *, audit: bool = False, context: Mapping[str, Any] | None = None, nag: bool = True
 ) -> App:

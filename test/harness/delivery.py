@@ -56,6 +56,7 @@ PROJECT = "AWS::CodeBuild::Project"
 ECS_SERVICE = "AWS::ECS::Service"
 EXPRESS_SERVICE = "AWS::ECS::ExpressGatewayService"
 TASK_DEFINITION = "AWS::ECS::TaskDefinition"
+REPOSITORY = "AWS::ECR::Repository"
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
 LOAD_BALANCER = "AWS::ElasticLoadBalancingV2::LoadBalancer"
 FLOW_LOG = "AWS::EC2::FlowLog"
@@ -2235,6 +2236,60 @@ def _chat_target_problems(app: App, kind: str, configuration: Resource) -> list[
     return problems
 
 
+ECR_PULL = ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
+
+
+def _image_pulls(app: App) -> Iterator[Pair]:
+    """Every ECS service a pipeline's ECS deploy actions name pulls the pipeline's image (its
+    repository: the one of the pipeline's template) with its task's execution role."""
+    for pipeline in app.of_type(PIPELINE):
+        repositories = [r for r in app.of_type(REPOSITORY) if r.template == pipeline.template]
+        if len(repositories) != 1:
+            continue
+        (repository,) = repositories
+        for stage in _as_list(app.props(pipeline).get("Stages", [])):
+            for action in _as_list(stage.get("Actions", [])):
+                if action.get("ActionTypeId", {}).get("Provider") != "ECS":
+                    continue
+                name = _text(action.get("Configuration", {}).get("ServiceName", ""))
+                for service in app.of_type(ECS_SERVICE):
+                    if app.name(service) != name:
+                        continue
+                    task = _receiver(
+                        app,
+                        app.props(service).get("TaskDefinition", ""),
+                        [TASK_DEFINITION],
+                        service,
+                    )
+                    if not isinstance(task, Resource):
+                        continue
+                    role = _receiver(app, app.props(task).get("ExecutionRoleArn", ""), [ROLE], task)
+                    if isinstance(role, Resource):
+                        yield from _pair(
+                            role,
+                            repository,
+                            f"ECS pulls the image {stage.get('Name')} deploys with the execution role",
+                            functools.partial(_pulls_image, app, role),
+                        )
+
+
+def _pulls_image(app: App, role: Resource, repository: Resource) -> list[Problem]:
+    """ECR: in the repository's own account, the role's identity policy or a repository policy
+    naming the role suffices; from another account both must allow ("Private repository policy
+    examples", ECR user guide; "Cross-account policy evaluation logic", IAM user guide).
+    GetAuthorizationToken is authorized by the identity policy alone."""
+    document = app.props(repository).get("RepositoryPolicyText") or {"Statement": []}
+    policy = (f"the repository policy of {repository.key}", document)
+    arn = app.attribute(repository, "Arn")
+    problems = _role_denials(app, role, ["ecr:GetAuthorizationToken"], "*", resource_policy=None)
+    if app.env(role).account == app.env(repository).account:
+        return problems + _role_denials(app, role, ECR_PULL, arn, resource_policy=policy)
+    problems += _role_denials(app, role, ECR_PULL, arn, resource_policy=None)
+    principal = {"AWS": app.attribute(role, "Arn")}
+    contexts = _contexts("role", {"aws:SecureTransport": True})
+    return problems + _denials(policy, principal, ECR_PULL, arn, contexts)
+
+
 _PAIR_FINDERS: tuple[Callable[[App], Iterator[Pair]], ...] = (
     _alarm_notifications,
     _rule_targets,
@@ -2248,6 +2303,7 @@ _PAIR_FINDERS: tuple[Callable[[App], Iterator[Pair]], ...] = (
     _service_role_trusts,
     _release_actions,
     _express_deploys,
+    _image_pulls,
     _alarm_incident_actions,
     _chat_subscriptions,
     _https_subscriptions,

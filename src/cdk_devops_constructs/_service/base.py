@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from aws_cdk import CfnOutput, Duration, Names, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -38,7 +37,7 @@ from .._notifications import (
 from .._shared import SharedInfrastructure, check_container_insights, named_cluster
 from ..incidents.service import respond_to_incidents
 from ..incidents.settings import Incidents, check_incidents
-from ..service_contract import DeployMethod, DeployTarget, SidecarHost
+from ..service_contract import DeployMethod, DeployTarget, ImagePull, SidecarHost
 from .alarms import AlarmThresholds, ServiceAlarms, build_alarms, threshold_label
 from .dashboard import build_dashboard, dashboard_name, dashboard_url
 from .deployed_image import pin_deployed_image
@@ -246,7 +245,10 @@ class ServiceBase(Construct):
     @property
     def deploy_target(self) -> DeployTarget:
         """How a pipeline stage deploys a new image to this service (``service_contract``)."""
+        stack = Stack.of(self)
         return DeployTarget(
+            account=None if Token.is_unresolved(stack.account) else stack.account,
+            region=None if Token.is_unresolved(stack.region) else stack.region,
             cluster_name=self._cluster_name,
             service_name=self._ecs_service_name,
             container_name=self.container.container_name,
@@ -257,25 +259,19 @@ class ServiceBase(Construct):
             method=self._deploy_method,
         )
 
-    def bind_to_pipeline(self, grant_pull_on: ecr.IRepository | None) -> str:
+    def bind_to_pipeline(self, pull: ImagePull) -> str:
         """A pipeline deploys this service from now on (``service_contract``).
 
-        :param grant_pull_on: a repository whose images the execution role must be allowed to
-            pull by its own policy; None when the repository's policy names the execution role
-            already (the pipeline's own repository).
+        :param pull: what the execution role needs to pull the pipeline's images.
         :returns: the name of the secret the pipeline writes the deployed image to.
         """
         role = self.task_definition.obtain_execution_role()
-        if grant_pull_on is None:
-            # ecr:GetAuthorizationToken has no resource type: "*" is the only valid value.
-            role.add_to_principal_policy(
-                iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"])
-            )
-        else:
-            grant_pull_on.grant_pull(role)
+        for statement in pull.statements:
+            role.add_to_principal_policy(statement)
         policy = role.node.try_find_child("DefaultPolicy")
         if policy is not None:
-            acknowledge(policy, "ecs-execution-role-image-pull")
+            for key, details in pull.acknowledgments:
+                acknowledge(policy, key, **details)
         if self._image_secret is None:
             self._image_secret = pin_deployed_image(self, self.task_definition, self.container)
         return self._image_secret

@@ -2,13 +2,20 @@
 
 from .gates import AlarmGate, BakeGate, DeploymentWindowGate, Gate, ManualApprovalGate
 from .pipeline import GatedPipeline
-from .source import PipelineSource
-from .stages import CloudFormationTarget, DeployedStage, DeployStage, PipelineTest
+from .sources import PipelineSource
+from .stages import (
+    CloudFormationTarget,
+    CodeDeployTarget,
+    DeployedStage,
+    DeployStage,
+    PipelineTest,
+)
 
 __all__ = [
     "AlarmGate",
     "BakeGate",
     "CloudFormationTarget",
+    "CodeDeployTarget",
     "DeployStage",
     "DeployedStage",
     "DeploymentWindowGate",

@@ -8,13 +8,12 @@ from typing import Any
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_ecr as ecr
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from .._compliance import acknowledge
-from .permissions import ServiceRole
+from .permissions import ECR_PUSH, LOG_WRITE, REPORT_WRITE, ServiceRole
 from .stages import PipelineTest
 
 # A specific, supported image (Ubuntu 22.04, Docker), never "latest": builds change only when
@@ -30,26 +29,7 @@ RELEASE_TIMEOUT_MARGIN = Duration.minutes(15)
 DOCKER_PLATFORMS = {"X86_64": "linux/amd64", "ARM64": "linux/arm64"}
 DEFAULT_BUILD_TIMEOUT = Duration.minutes(30)
 IMAGE_DEFINITIONS = "imagedefinitions.json"
-
-# What pushing to one repository needs (ECR "push" permissions), plus DescribeImages so that a
-# rerun for a commit already pushed skips the build instead of failing on an immutable tag.
-ECR_PUSH = (
-    "ecr:BatchCheckLayerAvailability",
-    "ecr:BatchGetImage",
-    "ecr:CompleteLayerUpload",
-    "ecr:DescribeImages",
-    "ecr:GetDownloadUrlForLayer",
-    "ecr:InitiateLayerUpload",
-    "ecr:PutImage",
-    "ecr:UploadLayerPart",
-)
-LOG_WRITE = ("logs:CreateLogStream", "logs:PutLogEvents")
-REPORT_WRITE = (
-    "codebuild:BatchPutCodeCoverages",
-    "codebuild:BatchPutTestCases",
-    "codebuild:CreateReport",
-    "codebuild:UpdateReport",
-)
+IMAGE_DETAIL = "imageDetail.json"
 
 # The image tag is the source revision (commit id, or S3 object version id) made safe for a
 # Docker tag. Tags are immutable: a rerun for a revision already pushed reuses its image.
@@ -77,6 +57,8 @@ IMAGE_BUILD_COMMANDS = {
         + '; SEP=","; done; printf "]" >> '
         + IMAGE_DEFINITIONS,
         "cat " + IMAGE_DEFINITIONS,
+        # The image for CodeDeploy's ECS blue/green action (DeployStage.codedeploy).
+        'printf \'{"ImageURI":"%s"}\' "$IMAGE_URI" > ' + IMAGE_DETAIL,
     ],
 }
 
@@ -98,11 +80,12 @@ def image_build_project(
 ) -> codebuild.PipelineProject:
     """Builds the repository's container image for ``platform`` (``linux/amd64`` or
     ``linux/arm64``), pushes it tagged with the source revision and writes
-    ``imagedefinitions.json``. The only project with privileged mode (Docker needs it)."""
+    ``imagedefinitions.json`` and ``imageDetail.json``. The only project with privileged mode
+    (Docker needs it)."""
     project = codebuild.PipelineProject(
         scope,
         "ImageBuild",
-        description="Builds and pushes the container image; writes imagedefinitions.json",
+        description="Builds and pushes the container image; writes its definition files",
         role=role.immutable,
         environment=codebuild.BuildEnvironment(
             build_image=build_image, compute_type=compute_type, privileged=True
@@ -124,7 +107,7 @@ def image_build_project(
                     phase: {"commands": commands}
                     for phase, commands in IMAGE_BUILD_COMMANDS.items()
                 },
-                "artifacts": {"files": [IMAGE_DEFINITIONS]},
+                "artifacts": {"files": [IMAGE_DEFINITIONS, IMAGE_DETAIL]},
             }
         ),
         cache=codebuild.Cache.local(codebuild.LocalCacheMode.DOCKER_LAYER),
@@ -207,68 +190,6 @@ def project_for_test(
     return project, report_group
 
 
-# The release action of a stage, after its deploy actions: watch the alarms for the bake time
-# (fail as soon as one is in ALARM, and, at the end, if one was in ALARM at any moment since the
-# bake started, from its history), then record the deployed image in each service's secret so
-# that later stack updates keep it (observed_service/deployed_image.py). A failure rolls the
-# stage back. Polling every 20 s cannot miss an ALARM state, which lasts at least one alarm
-# period (60 s); the history check covers the gaps between polls anyway. Environment: the
-# space-separated WATCHED_ALARMS and IMAGE_SECRETS, BAKE_SECONDS, POLL_SECONDS, IMAGE_URI.
-RELEASE_SCRIPT = """\
-if [ -n "$WATCHED_ALARMS" ] && [ "$BAKE_SECONDS" -gt 0 ]; then
-  START="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  END=$(( $(date +%s) + BAKE_SECONDS ))
-  echo "Baking $BAKE_SECONDS seconds, watching: $WATCHED_ALARMS"
-  while :; do
-    for ALARM in $WATCHED_ALARMS; do
-      STATE="$(aws cloudwatch describe-alarms --alarm-names "$ALARM" \\
-        --query 'MetricAlarms[0].StateValue' --output text)"
-      if [ "$STATE" = ALARM ]; then echo "$ALARM is in ALARM: the stage rolls back"; exit 1; fi
-      if [ "$STATE" = None ]; then echo "$ALARM does not exist"; exit 1; fi
-    done
-    if [ "$(date +%s)" -ge "$END" ]; then break; fi
-    sleep "$POLL_SECONDS"
-  done
-  SINCE="length(AlarmHistoryItems[?contains(HistorySummary, 'to ALARM')])"
-  for ALARM in $WATCHED_ALARMS; do
-    SEEN="$(aws cloudwatch describe-alarm-history --alarm-name "$ALARM" \\
-      --history-item-type StateUpdate --start-date "$START" --query "$SINCE" --output text)"
-    if [ "$SEEN" != 0 ]; then echo "$ALARM was in ALARM during the bake"; exit 1; fi
-  done
-  echo "Baked $BAKE_SECONDS seconds without an alarm"
-fi
-for SECRET in $IMAGE_SECRETS; do
-  aws secretsmanager put-secret-value --secret-id "$SECRET" --secret-string "$IMAGE_URI" \\
-    > /dev/null
-  echo "$SECRET now holds $IMAGE_URI"
-done
-"""
-POLL_SECONDS = 20
-
-
-def release_project(
-    scope: Construct,
-    *,
-    role: ServiceRole,
-    timeout: Duration,
-    encryption_key: kms.IKey,
-    log_group: logs.ILogGroup,
-) -> codebuild.PipelineProject:
-    """The project every stage's release action runs, with the stage's alarms, bake time and
-    image secrets as action environment variables."""
-    return waiting_project(
-        scope,
-        "Release",
-        description="Bakes a deployed stage while watching its alarms; records the image",
-        role=role,
-        build_spec={"version": "0.2", "phases": {"build": {"commands": [RELEASE_SCRIPT]}}},
-        timeout=timeout,
-        encryption_key=encryption_key,
-        log_group=log_group,
-        log_prefix="release",
-    )
-
-
 def waiting_project(
     scope: Construct,
     id: str,
@@ -302,15 +223,6 @@ def waiting_project(
     )
     role.allow(LOG_WRITE, [log_group.log_group_arn])
     return project
-
-
-def codebuild_role(scope: Construct, id: str, description: str) -> ServiceRole:
-    return ServiceRole(
-        scope,
-        id,
-        assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
-        description=description,
-    )
 
 
 def plain_variable(value: str) -> codebuild.BuildEnvironmentVariable:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from aws_cdk import CfnCapabilities, Duration
 from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
@@ -23,6 +24,7 @@ from .gates import Gate
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.@_-]{0,63}")
 NAME_RULE = "1-64 characters: letters, digits, '.', '@', '_', '-', starting with a letter or digit"
 RESERVED_STAGE_NAMES = ("Source", "Build")
+RESERVED_ACTION_NAMES = ("Approve", "PrepareInfrastructure", "ApplyInfrastructure", "Release")
 STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
 CHANGE_SET_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
 # CodeBuild reserves environment variable names that start with CODEBUILD_ ("Environment
@@ -130,6 +132,81 @@ class CloudFormationTarget:
             )
 
 
+# CodePipeline's CodeDeployToECS action: the task definition template names the image as
+# "<IMAGE1_NAME>"-style placeholder (without the angle brackets here); the AppSpec file names
+# the task definition as "<TASK_DEFINITION>" (CodePipeline user guide, "Amazon Elastic
+# Container Service and CodeDeploy blue-green deploy action reference").
+PLACEHOLDER = re.compile(r"[A-Za-z0-9_-]{1,64}")
+PLACEHOLDER_RULE = "1-64 characters: letters, digits, '_', '-' (CodePipeline adds the <>)"
+SOURCE_PATH = re.compile(r"(?!/)(?!.*(?:^|/)\.\.(?:/|$))[^\s]{1,250}")
+SOURCE_PATH_RULE = "a relative path in the source: no leading '/', no '..', no spaces"
+
+
+@dataclass(frozen=True)
+class CodeDeployTarget:
+    """An ECS service whose deployment controller is ``CODE_DEPLOY``, deployed by CodeDeploy's
+    blue/green action (``CodeDeployToECS``) with the pipeline's image.
+
+    Use it only for a service that still runs on CodeDeploy; ECS-native deployments
+    (``ObservedService`` with ``Deployment.blue_green``, ``canary`` or ``linear``) are the
+    default. The source holds the task definition template, whose application container's
+    image is ``<IMAGE1_NAME>``, and the AppSpec file, whose task definition is
+    ``<TASK_DEFINITION>``; the build writes ``imageDetail.json`` with the image's URI.
+
+    :param deployment_group: the service's CodeDeploy ECS deployment group, e.g.
+        ``EcsDeploymentGroup.from_ecs_deployment_group_attributes(...)``; in the pipeline's
+        account and region. Its own alarms and auto-rollback settings apply.
+    :param name: the deploy action's name (``NAME_RULE``). Default: ``CodeDeploy-<group>``.
+    :param task_definition_path: the task definition template in the source.
+        Default: ``taskdef.json``.
+    :param appspec_path: the AppSpec file in the source. Default: ``appspec.yaml``.
+    :param image_placeholder: the placeholder the image URI replaces in the template, without
+        the angle brackets. Default: ``IMAGE1_NAME``.
+    """
+
+    deployment_group: codedeploy.IEcsDeploymentGroup
+    name: Known[str] | None = None
+    task_definition_path: str = "taskdef.json"
+    appspec_path: str = "appspec.yaml"
+    image_placeholder: Known[str] = "IMAGE1_NAME"
+
+    @property
+    def action_name(self) -> str:
+        group = self.deployment_group.deployment_group_name
+        return self.name or ("CodeDeploy-" + ("Service" if check.is_token(group) else group))[:100]
+
+    def validate(self, scope: IConstruct, prop: str) -> None:
+        if self.name is not None:
+            check.matches(scope, f"{prop}.name", self.name, NAME, NAME_RULE)
+            if self.name in RESERVED_ACTION_NAMES:
+                check.fail(
+                    scope,
+                    f"{prop}.name must not be one of {', '.join(RESERVED_ACTION_NAMES)} (actions "
+                    f"the pipeline adds to a stage), got {self.name!r}",
+                )
+        for field_name in ("task_definition_path", "appspec_path"):
+            check.matches(
+                scope,
+                f"{prop}.{field_name}",
+                getattr(self, field_name),
+                SOURCE_PATH,
+                SOURCE_PATH_RULE,
+            )
+        if self.task_definition_path == self.appspec_path:
+            check.fail(
+                scope,
+                f"{prop}: task_definition_path and appspec_path are both "
+                f"{self.appspec_path!r}; CodeDeploy reads two different files",
+            )
+        check.matches(
+            scope,
+            f"{prop}.image_placeholder",
+            self.image_placeholder,
+            PLACEHOLDER,
+            PLACEHOLDER_RULE,
+        )
+
+
 @dataclass(frozen=True)
 class DeployStage:
     """One environment the pipeline deploys to, in order (e.g. Staging, then Production).
@@ -142,6 +219,8 @@ class DeployStage:
     :param gates: ``Gate.manual_approval``, ``Gate.healthy_before_entry``, ``Gate.bake`` and
         ``Gate.deployment_window``, at most one of each. Default: none.
     :param cloudformation: a stack changed before the services are deployed. Default: none.
+    :param codedeploy: services on the ``CODE_DEPLOY`` deployment controller, deployed through
+        CodeDeploy (one action each, in parallel with the services'). Default: none.
     :param rollback_on_failure: when an action of the stage fails (a deployment, or a bake that
         saw an alarm), roll the stage back to the last successful execution's artifacts
         (on-failure result ROLLBACK); required by ``Gate.bake``. Default: True.
@@ -151,6 +230,7 @@ class DeployStage:
     services: Sequence[IObservedService] = ()
     gates: Sequence[Gate] = ()
     cloudformation: CloudFormationTarget | None = None
+    codedeploy: Sequence[CodeDeployTarget] = ()
     rollback_on_failure: bool = True
 
     def gate(self, kind: type[Gate]) -> Gate | None:
@@ -164,10 +244,11 @@ class DeployStage:
                 f"{prop}.name must not be one of {', '.join(RESERVED_STAGE_NAMES)} (stages of "
                 f"the pipeline itself), got {self.name!r}",
             )
-        if not self.services and self.cloudformation is None:
+        if not self.services and self.cloudformation is None and not self.codedeploy:
             check.fail(
                 scope,
-                f"{prop} ({self.name}) deploys nothing: pass services=[...] or cloudformation=",
+                f"{prop} ({self.name}) deploys nothing: pass services=[...], codedeploy=[...] "
+                "or cloudformation=",
             )
         seen: set[str] = set()
         for index, service in enumerate(self.services):
@@ -187,6 +268,18 @@ class DeployStage:
             gate.validate(scope, f"{prop}.gates[{index}]")
         if self.cloudformation is not None:
             self.cloudformation.validate(scope, f"{prop}.cloudformation")
+        for index, target in enumerate(self.codedeploy):
+            target.validate(scope, f"{prop}.codedeploy[{index}]")
+        check.unique(
+            scope,
+            f"{prop}.codedeploy (action names)",
+            [t.action_name for t in self.codedeploy],
+        )
+
+    @property
+    def deploys(self) -> bool:
+        """The stage deploys the pipeline's image (to services or through CodeDeploy)."""
+        return bool(self.services or self.codedeploy)
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,15 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from ..service_contract import DeployTarget
-from .build import plain_variable, waiting_project
-from .permissions import ServiceRole
+from ...service_contract import DeployTarget
+from ..build import plain_variable, waiting_project
+from ..permissions import (
+    EXPRESS_SERVICE_ACTIONS,
+    ServiceRole,
+    allow_new_revisions,
+    unique,
+)
+from ..release import IN_TARGET
 
 # Pinned: AWS CLI v1 1.46.2 ships botocore 1.43.62, whose ECS model has taskDefinitionArn in
 # UpdateExpressGatewayService. A newer CLI is a deliberate upgrade of this library.
@@ -49,18 +55,6 @@ CLI_DIRECTORY = "/tmp/express-cli"
 WAIT_SECONDS = 50 * 60
 POLL_SECONDS = 15
 TIMEOUT = Duration.minutes(60)
-
-# Service Authorization Reference: the Express actions and ListServiceDeployments are granted on
-# the service's ARN (the resource the API names with serviceArn / service; ECS developer guide,
-# "Permissions required for viewing Amazon ECS service deployments", grants
-# ListServiceDeployments on the service ARN).
-EXPRESS_SERVICE_ACTIONS = (
-    "ecs:DescribeExpressGatewayService",
-    "ecs:ListServiceDeployments",
-    "ecs:UpdateExpressGatewayService",
-)
-# No resource type in the Service Authorization Reference: "*" is the only valid resource.
-TASK_DEFINITION_ACTIONS = ("ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition")
 
 # The revision to register: the running one less what DescribeTaskDefinition returns but
 # RegisterTaskDefinition does not take (ECS API reference, TaskDefinition), with the image of
@@ -83,10 +77,15 @@ json.dump(revision, sys.stdout)
 """
 
 # Environment: EXPRESS_SERVICE_ARN, EXPRESS_CLUSTER and EXPRESS_SERVICE (the service), the
-# CONTAINER_NAME whose image changes, IMAGE_URI, WAIT_SECONDS and POLL_SECONDS.
+# CONTAINER_NAME whose image changes, IMAGE_URI, WAIT_SECONDS, POLL_SECONDS, and the target of
+# IN_TARGET (release.py) when the service is in another region or account.
 EXPRESS_DEPLOY_SCRIPT = (
     """\
 set -euo pipefail
+"""
+    + IN_TARGET
+    + """\
+in_target
 START="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 CURRENT="$(aws ecs describe-express-gateway-service --service-arn "$EXPRESS_SERVICE_ARN" \\
   --query 'sort_by(service.activeConfigurations, &createdAt)[-1].taskDefinitionArn' \\
@@ -110,6 +109,7 @@ aws ecs update-express-gateway-service --service-arn "$EXPRESS_SERVICE_ARN" \\
   --task-definition-arn "$REVISION" > /dev/null
 END=$(( $(date +%s) + WAIT_SECONDS ))
 while :; do
+  in_target
   STATUS="$(aws ecs list-service-deployments --cluster "$EXPRESS_CLUSTER" \\
     --service "$EXPRESS_SERVICE" --created-at after="$START" \\
     --query 'sort_by(serviceDeployments, &createdAt)[-1].status' --output text)"
@@ -132,13 +132,11 @@ def express_deploy_project(
     scope: Construct,
     *,
     role: ServiceRole,
-    targets: Sequence[DeployTarget],
     encryption_key: kms.IKey,
     log_group: logs.ILogGroup,
 ) -> codebuild.PipelineProject:
-    """The project ``ExpressDeploy`` every Express deploy action runs, and its role's
-    permissions on the Express services ``targets`` (of every stage)."""
-    project = waiting_project(
+    """The project ``ExpressDeploy`` every Express deploy action runs."""
+    return waiting_project(
         scope,
         "ExpressDeploy",
         description="Deploys an image to an ECS Express Mode service and waits for it",
@@ -168,22 +166,14 @@ def express_deploy_project(
         log_group=log_group,
         log_prefix="express-deploy",
     )
-    role.allow(EXPRESS_SERVICE_ACTIONS, _unique([t.service_arn(scope) for t in targets]))
-    role.allow(TASK_DEFINITION_ACTIONS, ["*"])
-    # Tags copied onto the new revision, at registration only.
-    role.allow(
-        ["ecs:TagResource"],
-        ["*"],
-        conditions={"StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}},
-    )
-    # A revision names the task and execution roles, which registering it passes to ECS tasks.
-    role.allow(
-        ["iam:PassRole"],
-        _unique([arn for t in targets for arn in t.role_arns(scope)]),
-        conditions={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
-    )
+
+
+def allow_express_deployments(role: ServiceRole, targets: Sequence[DeployTarget]) -> None:
+    """What the Express deploy script does with ``role`` to the Express services
+    ``targets``."""
+    role.allow(EXPRESS_SERVICE_ACTIONS, unique([t.service_arn(role) for t in targets]))
+    allow_new_revisions(role, [arn for t in targets for arn in t.role_arns(role)])
     role.acknowledge("express-deploy-role-policy")
-    return project
 
 
 def express_deploy_action(
@@ -196,14 +186,17 @@ def express_deploy_action(
     input: codepipeline.Artifact,
     role: ServiceRole,
     run_order: int,
+    in_target: dict[str, str],
 ) -> codepipeline.IAction:
-    """The action that deploys ``image_uri`` to the Express service ``target``."""
+    """The action that deploys ``image_uri`` to the Express service ``target``
+    (``in_target``: where the script acts, ``release.target_variables``)."""
     variables = {
         "EXPRESS_SERVICE_ARN": target.service_arn(scope),
         "EXPRESS_CLUSTER": target.cluster_name,
         "EXPRESS_SERVICE": target.service_name,
         "CONTAINER_NAME": target.container_name,
         "IMAGE_URI": image_uri,
+        **in_target,
     }
     return actions.CodeBuildAction(
         action_name=name,
@@ -215,7 +208,3 @@ def express_deploy_action(
         role=role.immutable,
         run_order=run_order,
     )
-
-
-def _unique(values: list[str]) -> list[str]:
-    return list(dict.fromkeys(values))
