@@ -278,6 +278,18 @@ ACKNOWLEDGMENTS: dict[str, dict[str, str]] = {
         ),
         "s3_bucket_object_lock_enabled_check": _NO_OBJECT_LOCK,
     },
+    "replication-bucket-access": {
+        "AwsSolutions-IAM5[Resource::arn:{partition}:s3:::{bucket}/*]": (
+            "The artifacts of every execution in CodePipeline's replication bucket of one "
+            "region: object keys are generated per execution, so the grant is on the bucket's "
+            "objects (the pipeline role copies them there, the region's deploy role reads them)."
+        ),
+        "AwsSolutions-IAM5[Resource::arn:{partition}:kms:{region}:{account}:key/*]": (
+            "aws-cdk-lib gives CodePipeline's replication bucket its key by alias, so the key's "
+            "ARN is not known to the pipeline's stack: the role may use the keys of the "
+            "pipeline's account in that region through S3 only (condition kms:ViaService)."
+        ),
+    },
     "pipeline-replication-bucket": {
         "AwsSolutions-S1": _REPLICATION_NOT_LOGGED,
         "NIST.800.53.R5-S3BucketLoggingEnabled": _REPLICATION_NOT_LOGGED,
@@ -351,6 +363,12 @@ ACKNOWLEDGMENTS: dict[str, dict[str, str]] = {
         ),
     },
     "codedeploy-role-policy": {
+        "AwsSolutions-IAM5[Resource::arn:{partition}:codedeploy:{region}:{account}:"
+        "deploymentconfig:*]": (
+            "codedeploy:GetDeploymentConfig only, on the deployment configurations of the "
+            "pipeline's account and region: a deployment group imported by name does not say "
+            "which one it uses, and a configuration holds no data (traffic-shifting rules)."
+        ),
         "AwsSolutions-IAM5[Resource::*]": (
             "CodeDeploy's ECS action registers the task definition template from the source: "
             "ecs:RegisterTaskDefinition and ecs:DescribeTaskDefinition have no resource type, "

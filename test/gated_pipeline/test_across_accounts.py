@@ -17,13 +17,26 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_kms as kms
 
-from cdk_devops_constructs import _compliance
+from cdk_devops_constructs import (
+    DeployStage,
+    GatedPipeline,
+    ObservedService,
+    PipelineSource,
+    _compliance,
+)
 from cdk_devops_constructs.gated_pipeline.release import RELEASE_SCRIPT
 
 from harness import compliance, delivery
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "cross-account" / "app.py"
+IMAGE = "public.ecr.aws/nginx/nginx-unprivileged:1.28-alpine"
+CONNECTION_ARN = (
+    "arn:aws:codeconnections:us-east-1:111111111111:connection/0b1f7c2a-5d9e-4c3b-9a7e-1c2d3e4f5a6b"
+)
 TOOLS, STAGING, PRODUCTION = "111111111111", "222222222222", "333333333333"
 STACKS = {
     "PaymentsDelivery": (TOOLS, "us-east-1"),
@@ -145,6 +158,9 @@ def test_every_delivery_across_accounts_is_allowed(templates: dict[str, dict[str
     assert len(across) >= 3, delivery.format_pairs(pairs)
     pulls = [p for p in pairs if "pulls the image" in p.what]
     assert len(pulls) == 2, delivery.format_pairs(pairs)
+    # The pipeline role writes both regions' stores; each deploy role reads its region's.
+    stores = [p for p in pairs if "artifacts" in p.what]
+    assert len(stores) == 4, delivery.format_pairs(pairs)
     refused = delivery.denied(pairs)
     assert refused == [], f"AWS would refuse:\n{delivery.format_pairs(refused)}"
 
@@ -275,7 +291,12 @@ def test_the_artifact_key_is_a_customer_managed_key_in_every_region(
 
 @pytest.mark.parametrize(
     "break_it",
-    ["trust names another caller", "pipeline role may not assume", "no pull for the role"],
+    [
+        "trust names another caller",
+        "pipeline role may not assume",
+        "no pull for the role",
+        "no write to the replication bucket",
+    ],
 )
 def test_the_checker_refuses_each_broken_cross_account_grant(
     templates: dict[str, dict[str, Any]], break_it: str
@@ -293,6 +314,13 @@ def test_the_checker_refuses_each_broken_cross_account_grant(
         for policy in resources(broken["PaymentsDelivery"], "AWS::IAM::ManagedPolicy").values():
             statements = policy["Properties"]["PolicyDocument"]["Statement"]
             statements[:] = [s for s in statements if "sts:AssumeRole" not in as_list(s["Action"])]
+    elif break_it == "no write to the replication bucket":
+        support = broken["PaymentsDelivery-support-eu-west-1"]
+        (bucket,) = resources(support, "AWS::S3::Bucket").values()
+        name = bucket["Properties"]["BucketName"]
+        for policy in resources(broken["PaymentsDelivery"], "AWS::IAM::ManagedPolicy").values():
+            statements = policy["Properties"]["PolicyDocument"]["Statement"]
+            statements[:] = [s for s in statements if name not in json.dumps(s)]
     else:
         (repository,) = resources(broken["PaymentsDelivery"], "AWS::ECR::Repository").values()
         document = repository["Properties"]["RepositoryPolicyText"]
@@ -357,3 +385,63 @@ def test_the_release_script_acts_in_the_target_account_and_region(tmp_path: Path
     assert lines
     assert all(line.startswith("us-east-1 container ") for line in lines)
     assert not any("assume-role" in line for line in lines)
+
+
+def test_a_stage_in_another_region_of_the_pipelines_account_delivers() -> None:
+    """Same account, other region: the pipeline's own deploy role acts there (no support
+    stack) and reads the artifacts CodePipeline copies to that region's replication bucket."""
+    app = compliance.compliance_app()
+    tools = cdk.Environment(account=TOOLS, region="us-east-1")
+    eu = cdk.Stack(app, "Eu", env=cdk.Environment(account=TOOLS, region="eu-west-1"))
+    service = ObservedService(
+        eu, "Api", image=ecs.ContainerImage.from_registry(IMAGE), tracing=False
+    )
+    delivery_stack = cdk.Stack(app, "Tools", env=tools)
+    pipeline = GatedPipeline(
+        delivery_stack,
+        "Pipeline",
+        source=PipelineSource.connection(connection_arn=CONNECTION_ARN, owner="a", repo="b"),
+        stages=[DeployStage(name="Europe", services=[service])],
+    )
+    assert pipeline.support_stacks == {}
+    stacks = [c for c in app.node.find_all() if isinstance(c, cdk.Stack)]
+    compliance.assert_compliant(*stacks)
+    templates = {st.stack_name: compliance.synthesize(st).template for st in stacks}
+    environments = {st.stack_name: (st.account, st.region) for st in stacks}
+    pairs = delivery.check(templates, environments=environments)
+    stores = [p for p in pairs if "artifacts" in p.what]
+    assert len(stores) == 3, delivery.format_pairs(pairs)  # writes in 2 regions, 1 read
+    assert delivery.denied(pairs) == [], delivery.format_pairs(delivery.denied(pairs))
+
+
+@pytest.mark.parametrize("prop", ["encryption_key", "repository"])
+def test_an_imported_key_or_repository_cannot_serve_other_accounts(prop: str) -> None:
+    app = compliance.compliance_app()
+    staging = cdk.Stack(app, "Staging", env=cdk.Environment(account=STAGING, region="us-east-1"))
+    service = ObservedService(
+        staging, "Api", image=ecs.ContainerImage.from_registry(IMAGE), tracing=False
+    )
+    tools = cdk.Stack(app, "Tools", env=cdk.Environment(account=TOOLS, region="us-east-1"))
+    imported: kms.IKey | ecr.IRepository = (
+        kms.Key.from_key_arn(
+            tools,
+            "Imported",
+            f"arn:aws:kms:us-east-1:{TOOLS}:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        )
+        if prop == "encryption_key"
+        else ecr.Repository.from_repository_name(tools, "Imported", "payments")
+    )
+    with pytest.raises(
+        ValueError,
+        match=re.escape(
+            f"Tools/Pipeline: {prop} is imported (Tools/Imported), but stages deploy to other "
+            "accounts, whose roles its policy must name; pass a "
+        ),
+    ):
+        GatedPipeline(
+            tools,
+            "Pipeline",
+            source=PipelineSource.connection(connection_arn=CONNECTION_ARN, owner="a", repo="b"),
+            stages=[DeployStage(name="Staging", services=[service])],
+            **{prop: imported},
+        )

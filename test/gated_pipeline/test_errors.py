@@ -10,6 +10,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
@@ -739,3 +740,28 @@ def test_stage_values_that_used_to_slip_through(
     stack: cdk.Stack, services: list[ObservedService], stage: Any, message: str
 ) -> None:
     raises(stack, services, message, stages=[stage(stack, services)])
+
+
+def test_a_release_configuration_longer_than_codepipeline_allows(
+    stack: cdk.Stack, services: list[ObservedService]
+) -> None:
+    """CodePipeline refuses a configuration value over 1000 characters at deploy time; the
+    Release action's lists the stage's alarms and secrets."""
+    long = [
+        cloudwatch.Alarm.from_alarm_arn(
+            stack, f"Long{n}", f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{n}{'a' * 239}"
+        )
+        for n in range(4)
+    ]
+    raises(
+        stack,
+        services,
+        "stages[0] (Staging): its Release action's configuration would hold up to ",
+        stages=[
+            DeployStage(
+                name="Staging",
+                services=[services[0]],
+                gates=[Gate.bake(cdk.Duration.minutes(5), alarms=long)],
+            )
+        ],
+    )

@@ -368,6 +368,40 @@ def test_the_release_script_fails_on_an_alarm_at_any_time_during_the_bake(
     ) in calls.read_text()
 
 
+@pytest.mark.parametrize(
+    "failing", ["describe-alarms", "describe-alarm-history", "put-secret-value"]
+)
+def test_the_release_script_fails_when_an_aws_call_fails(tmp_path: Any, failing: str) -> None:
+    """A call that fails (throttled, denied) fails the release: an unread alarm is not a
+    healthy one, and an image that was not recorded is not released."""
+    calls = tmp_path / "calls"
+    fake = tmp_path / "aws"
+    fake.write_text(
+        "#!/bin/sh\n"
+        f'echo "$*" >> {calls}\n'
+        f'if [ "$2" = {failing} ]; then echo AccessDenied >&2; exit 254; fi\n'
+        'case "$2" in\n'
+        "  describe-alarms) echo OK ;;\n"
+        "  describe-alarm-history) echo 0 ;;\n"
+        "esac\n"
+    )
+    fake.chmod(0o755)
+    env = {
+        "PATH": f"{tmp_path}:/usr/bin:/bin",
+        "WATCHED_ALARMS": "app-health",
+        "BAKE_SECONDS": "1",
+        "POLL_SECONDS": "0",
+        "IMAGE_SECRETS": "app/deployed-image",
+        "IMAGE_URI": "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:abc",
+    }
+    result = subprocess.run(
+        ["bash", "-c", RELEASE_SCRIPT], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 1, result.stdout
+    assert result.stdout.strip().splitlines()[-1].startswith("Could not "), result.stdout
+    assert "now holds" not in result.stdout
+
+
 @scenario("defaults")
 def test_a_failed_stage_rolls_back_by_default(built: Built) -> None:
     for name in ("Staging", "Production"):

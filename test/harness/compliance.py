@@ -74,7 +74,9 @@ def format_findings(findings: Iterable[Finding]) -> str:
 
 # The acknowledgments only an app with stages in other accounts and regions uses: no
 # single-stack scenario has them; gated_pipeline/test_across_accounts proves them used.
-ACROSS_ACCOUNTS = frozenset({"artifacts-of-pipeline-account", "pipeline-replication-bucket"})
+ACROSS_ACCOUNTS = frozenset(
+    {"artifacts-of-pipeline-account", "pipeline-replication-bucket", "replication-bucket-access"}
+)
 
 
 def compliance_app(

@@ -2290,6 +2290,109 @@ def _pulls_image(app: App, role: Resource, repository: Resource) -> list[Problem
     return problems + _denials(policy, principal, ECR_PULL, arn, contexts)
 
 
+ARTIFACT_WRITE = ("s3:PutObject", "s3:GetObject")
+ARTIFACT_READ = ("s3:GetObject",)
+
+
+def _artifact_stores(app: App) -> Iterator[Pair]:
+    """CodePipeline writes and reads artifacts in the store of each region with the pipeline
+    role, and an action reads its input artifacts from the store of its region with its role
+    ("CodePipeline replicates only the input artifacts of the cross-Region action from the
+    pipeline Region to the action's Region", CodePipeline user guide, "Add a cross-Region
+    action"). Each store is a bucket and the KMS key CodePipeline encrypts with, through S3."""
+    for pipeline in app.of_type(PIPELINE):
+        props = app.props(pipeline)
+        role = _receiver(app, props.get("RoleArn", ""), [ROLE], pipeline)
+        if not isinstance(role, Resource):
+            continue
+        own = app.env(pipeline).region
+        stores = _as_list(props.get("ArtifactStores")) or [
+            {"Region": own, "ArtifactStore": props.get("ArtifactStore", {})}
+        ]
+        readers: dict[str, list[tuple[Resource, str]]] = {}
+        for stage in _as_list(props.get("Stages", [])):
+            for action in _as_list(stage.get("Actions", [])):
+                # A CodeBuild action's role only starts the build: the project's own role
+                # reads the input artifacts.
+                provider = action.get("ActionTypeId", {}).get("Provider")
+                if "RoleArn" in action and action.get("InputArtifacts") and provider != "CodeBuild":
+                    region = _text(action.get("Region", own))
+                    reader = _receiver(app, action["RoleArn"], [ROLE], pipeline)
+                    if isinstance(reader, Resource):
+                        readers.setdefault(region, []).append((reader, action.get("Name", "?")))
+        for store in stores:
+            region = _text(store.get("Region", own))
+            location = _text(store["ArtifactStore"].get("Location", ""))
+            bucket = app.find(location, BUCKET)
+            if bucket is None:
+                continue
+            key_id = _text(store["ArtifactStore"].get("EncryptionKey", {}).get("Id", ""))
+            key = _key_of(app, key_id, bucket) if key_id else None
+            check = functools.partial(_uses_store, app, key=key, region=region)
+            yield from _pair(
+                role,
+                bucket,
+                f"CodePipeline writes the artifacts of {region} with the pipeline role",
+                functools.partial(check, role, ARTIFACT_WRITE),
+            )
+            for reader, name in readers.get(region, []):
+                yield from _pair(
+                    reader,
+                    bucket,
+                    f"the action {name} reads its input artifacts in {region}",
+                    functools.partial(check, reader, ARTIFACT_READ),
+                )
+
+
+def _uses_store(
+    app: App,
+    role: Resource,
+    actions: Sequence[str],
+    bucket: Resource,
+    *,
+    key: Resource | None,
+    region: str,
+) -> list[Problem]:
+    """The role may do ``actions`` on the bucket's objects and use its key through S3: in the
+    bucket's account, by its identity policy or a policy naming it; from another account, by
+    both (IAM user guide, "Cross-account policy evaluation logic")."""
+    objects = app.attribute(bucket, "Arn") + "/*"
+    uses_key = ["kms:Decrypt"] + (["kms:GenerateDataKey"] if "s3:PutObject" in actions else [])
+    via = {"kms:ViaService": f"s3.{region}.amazonaws.com"}
+    bucket_policy = _bucket_policy(app, bucket)
+    owner = {"s3:ResourceAccount": app.env(bucket).account}
+    same_account = app.env(role).account == app.env(bucket).account
+    if same_account:
+        problems = _role_denials(
+            app, role, actions, objects, resource_policy=bucket_policy, request_keys=owner
+        )
+    else:
+        problems = _role_denials(
+            app, role, actions, objects, resource_policy=None, request_keys=owner
+        )
+        principal = {"AWS": app.attribute(role, "Arn")}
+        contexts = [{**c, **owner} for c in _contexts("role", {"aws:SecureTransport": True})]
+        problems += _denials(bucket_policy, principal, actions, objects, contexts)
+    if key is None:
+        return problems
+    key_arn = app.attribute(key, "Arn")
+    key_policy = _key_policy(app, key)
+    if same_account:
+        return problems + _role_denials(
+            app,
+            role,
+            uses_key,
+            key_arn,
+            resource_policy=key_policy,
+            key_policy=True,
+            request_keys=via,
+        )
+    problems += _role_denials(app, role, uses_key, key_arn, resource_policy=None, request_keys=via)
+    principal = {"AWS": app.attribute(role, "Arn")}
+    contexts = [{**c, **via} for c in _contexts("role", {"aws:SecureTransport": True})]
+    return problems + _denials(key_policy, principal, uses_key, key_arn, contexts)
+
+
 _PAIR_FINDERS: tuple[Callable[[App], Iterator[Pair]], ...] = (
     _alarm_notifications,
     _rule_targets,
@@ -2304,6 +2407,7 @@ _PAIR_FINDERS: tuple[Callable[[App], Iterator[Pair]], ...] = (
     _release_actions,
     _express_deploys,
     _image_pulls,
+    _artifact_stores,
     _alarm_incident_actions,
     _chat_subscriptions,
     _https_subscriptions,

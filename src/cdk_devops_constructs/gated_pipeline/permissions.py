@@ -317,6 +317,32 @@ class ArtifactAccess:
         bucket policy for the objects; its own policy must allow decrypting with the key."""
         self._readers.append(role)
 
+    def grant_replica(
+        self, role: ServiceRole, bucket: s3.IBucket, region: str, *, write: bool
+    ) -> None:
+        """Access for a role of the pipeline's account to CodePipeline's replication bucket
+        of ``region`` (the pipeline role copies the artifacts there; an action of that region
+        reads them), by the role's own policy: the bucket is aws-cdk-lib's, and its key is
+        known by alias only, so the role may use the keys of the pipeline's account in that
+        region through S3 only."""
+        stack = Stack.of(role)
+        role.allow(ARTIFACT_READ, [bucket.arn_for_objects("*")])
+        if write:
+            role.allow(ARTIFACT_WRITE, [bucket.arn_for_objects("*")])
+        role.allow(BUCKET_READ, [bucket.bucket_arn])
+        role.allow(
+            KMS_ENCRYPT if write else KMS_DECRYPT,
+            [stack.format_arn(service="kms", region=region, resource="key", resource_name="*")],
+            conditions={"StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}},
+        )
+        role.acknowledge(
+            "replication-bucket-access",
+            partition=as_nag_shows(stack.partition, "AWS::Partition"),
+            region=region,
+            account=as_nag_shows(stack.account, "AWS::AccountId"),
+            bucket=str(stack.resolve(bucket.bucket_name)),
+        )
+
     def grant_across_accounts(self, role: ServiceRole, region: str) -> None:
         """Read access for a role of another account (a deploy role there) to the artifacts of
         ``region`` (the artifact bucket, or CodePipeline's replication bucket of that region):

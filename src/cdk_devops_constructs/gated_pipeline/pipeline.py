@@ -20,7 +20,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from .. import _validation as check
 from .._boundary import Known, boundary
@@ -74,7 +74,14 @@ from .gates import (
     watched_alarms,
 )
 from .images import allow_pulls, pipeline_repository
-from .permissions import ALARM_READ, CODEBUILD_START, KMS_ENCRYPT, ArtifactAccess, Roles
+from .permissions import (
+    ALARM_READ,
+    CODEBUILD_START,
+    KMS_ENCRYPT,
+    ArtifactAccess,
+    Roles,
+    ServiceRole,
+)
 from .release import release_action, release_project, target_variables
 from .sources import PipelineSource
 from .stages import DeployedStage, DeployStage, PipelineTest
@@ -216,6 +223,7 @@ class GatedPipeline(Construct):
         )
         self._check_storage(
             repository=repository,
+            encryption_key=encryption_key,
             max_image_count=max_image_count,
             kms_encrypt_images=kms_encrypt_images,
             artifact_retention=artifact_retention,
@@ -270,8 +278,13 @@ class GatedPipeline(Construct):
         source._start(self, self.pipeline, source_action, self._roles)
         self._deploy_stages()
         self._observe(incidents)
-        for support in self.pipeline.cross_region_support.values():
-            harden_replication_bucket(support.replication_bucket, artifact_retention)
+        for region, support in self.pipeline.cross_region_support.items():
+            bucket = support.replication_bucket
+            harden_replication_bucket(bucket, artifact_retention)
+            # aws-cdk-lib's grants to the pipeline role do nothing on an immutable role.
+            self._artifacts.grant_replica(self._pipeline_role, bucket, region, write=True)
+            for role in self._regional_readers.get(region, []):
+                self._artifacts.grant_replica(role, bucket, region, write=False)
         self._artifacts.apply()
         self._roles.attach(self.pipeline)
         self.support_stacks: dict[str, Stack] = {
@@ -361,6 +374,7 @@ class GatedPipeline(Construct):
         self,
         *,
         repository: ecr.IRepository | None,
+        encryption_key: kms.IKey | None,
         max_image_count: int | None,
         kms_encrypt_images: bool | None,
         artifact_retention: Duration,
@@ -378,6 +392,21 @@ class GatedPipeline(Construct):
                     )
         if max_image_count is not None:
             check.in_range(self, "max_image_count", max_image_count, 1, 10000)
+        if self._deploys_to_other_accounts():
+            # Other accounts read the artifacts and pull the images only if the key's and the
+            # repository's own policies say so, which an imported one's cannot be made to.
+            given: tuple[tuple[str, IConstruct | None, type[Construct]], ...] = (
+                ("encryption_key", encryption_key, kms.Key),
+                ("repository", repository, ecr.Repository),
+            )
+            for prop, resource, kind in given:
+                if resource is not None and not isinstance(resource, kind):
+                    check.fail(
+                        self,
+                        f"{prop} is imported ({resource.node.path}), but stages deploy to other "
+                        f"accounts, whose roles its policy must name; pass a {kind.__name__} "
+                        "of this app, or leave the default",
+                    )
         check.duration_in(
             self, "artifact_retention", artifact_retention, Duration.days(1), Duration.days(3650)
         )
@@ -678,6 +707,7 @@ class GatedPipeline(Construct):
 
     def _deploy_stages(self) -> None:
         self._image_secrets = self._bind_services()
+        self._regional_readers: dict[str, list[ServiceRole]] = {}
         self.stages: dict[str, DeployedStage] = {}
         stages_scope = Construct(self, "Stages")
         for index, spec in enumerate(self._stages_spec):
@@ -778,8 +808,9 @@ class GatedPipeline(Construct):
             names.append(_action_name(f"Deploy-{service.service_name}", [*taken, *names]))
         named = [(n, s.deploy_target) for n, s in zip(names, spec.services, strict=True)]
         by_ecs = [(n, t) for n, t in named if t.method == "ecs"]
-        deploy_actions = (
-            ecs_deploy_actions(
+        deploy_actions: list[codepipeline.IAction] = []
+        if by_ecs:
+            deploy_actions, role = ecs_deploy_actions(
                 scope,
                 stage=spec.name,
                 named=by_ecs,
@@ -789,9 +820,9 @@ class GatedPipeline(Construct):
                 image_file=self._build_output.at_path(IMAGE_DEFINITIONS),
                 run_order=run_order,
             )
-            if by_ecs
-            else []
-        )
+            if account is None and not env.same_region(Env.of(self)):
+                # It reads the artifacts CodePipeline copies to the stage's region.
+                self._regional_readers.setdefault(env.region, []).append(role)
         by_express = [(n, t) for n, t in named if t.method == "express"]
         if by_express:
             assert self.express_deploy_project is not None
@@ -838,6 +869,7 @@ class GatedPipeline(Construct):
         baking = spec.gate(BakeGate)
         return release_action(
             self,
+            prop=f"stages[{index}] ({spec.name})",
             project=self.release_project,
             project_role=self._release_role,
             action_role=self._build_actions_role,

@@ -15,9 +15,9 @@ user guide, "Methods to assume a role"), so they are renewed every 45 minutes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from aws_cdk import ArnFormat, Duration
+from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
@@ -25,6 +25,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from .. import _validation as check
 from .build import waiting_project
 from .environments import Env, TargetAccount
 from .gates import WatchedAlarm
@@ -32,6 +33,9 @@ from .permissions import ALARM_READ, PUT_SECRET, ServiceRole
 
 RELEASE_ACTION = "Release"
 POLL_SECONDS = 20
+# "Maximum length of 1000" for a configuration value (CodePipeline API reference,
+# ActionDeclaration configuration).
+MAX_CONFIGURATION_VALUE = 1000
 RENEW_SECONDS = 45 * 60
 
 # Act in the stage's account and region. Environment: TARGET_REGION, and TARGET_ROLE_ARN (empty
@@ -42,6 +46,7 @@ BUILD_REGION="${{AWS_DEFAULT_REGION:-${{AWS_REGION:-}}}}"
 AWS_DEFAULT_REGION="${{TARGET_REGION:-$BUILD_REGION}}"
 export AWS_DEFAULT_REGION AWS_REGION="$AWS_DEFAULT_REGION"
 ASSUMED_AT=0
+fail() {{ echo "$1"; exit 1; }}
 in_target() {{
   if [ -z "${{TARGET_ROLE_ARN:-}}" ]; then return 0; fi
   if [ $(( $(date +%s) - ASSUMED_AT )) -lt {RENEW_SECONDS} ]; then return 0; fi
@@ -51,7 +56,7 @@ $(aws sts assume-role --region "$BUILD_REGION" --role-arn "$TARGET_ROLE_ARN" \\
   --role-session-name gated-pipeline --query \\
   'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' --output text)
 EOF
-  if [ -z "$AWS_SESSION_TOKEN" ]; then echo "Could not assume $TARGET_ROLE_ARN"; exit 1; fi
+  if [ -z "$AWS_SESSION_TOKEN" ]; then fail "Could not assume $TARGET_ROLE_ARN"; fi
   export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN
   ASSUMED_AT=$(date +%s)
 }}
@@ -70,7 +75,7 @@ if [ -n "$WATCHED_ALARMS" ] && [ "$BAKE_SECONDS" -gt 0 ]; then
     in_target
     for ALARM in $WATCHED_ALARMS; do
       STATE="$(aws cloudwatch describe-alarms --alarm-names "$ALARM" \\
-        --query 'MetricAlarms[0].StateValue' --output text)"
+        --query 'MetricAlarms[0].StateValue' --output text)" || fail "Could not read $ALARM"
       if [ "$STATE" = ALARM ]; then echo "$ALARM is in ALARM: the stage rolls back"; exit 1; fi
       if [ "$STATE" = None ]; then echo "$ALARM does not exist"; exit 1; fi
     done
@@ -81,7 +86,8 @@ if [ -n "$WATCHED_ALARMS" ] && [ "$BAKE_SECONDS" -gt 0 ]; then
   SINCE="length(AlarmHistoryItems[?contains(HistorySummary, 'to ALARM')])"
   for ALARM in $WATCHED_ALARMS; do
     SEEN="$(aws cloudwatch describe-alarm-history --alarm-name "$ALARM" \\
-      --history-item-type StateUpdate --start-date "$START" --query "$SINCE" --output text)"
+      --history-item-type StateUpdate --start-date "$START" --query "$SINCE" --output text)" \\
+      || fail "Could not read the history of $ALARM"
     if [ "$SEEN" != 0 ]; then echo "$ALARM was in ALARM during the bake"; exit 1; fi
   done
   echo "Baked $BAKE_SECONDS seconds without an alarm"
@@ -89,7 +95,7 @@ fi
 in_target
 for SECRET in $IMAGE_SECRETS; do
   aws secretsmanager put-secret-value --secret-id "$SECRET" --secret-string "$IMAGE_URI" \\
-    > /dev/null
+    > /dev/null || fail "Could not record $IMAGE_URI in $SECRET"
   echo "$SECRET now holds $IMAGE_URI"
 done
 """
@@ -126,6 +132,7 @@ def release_project(
 def release_action(
     scope: Construct,
     *,
+    prop: str,
     project: codebuild.IProject,
     project_role: ServiceRole,
     action_role: ServiceRole,
@@ -168,6 +175,15 @@ def release_action(
             role_arn=target.arn_of(acting) if target is not None else None,
         ),
     }
+    longest = configuration_length(Stack.of(scope), variables)
+    if longest > MAX_CONFIGURATION_VALUE:
+        check.fail(
+            scope,
+            f"{prop}: its Release action's configuration would hold up to {longest} characters "
+            f"(the names of {len(watched)} alarms and {len(secrets)} image secrets); CodePipeline "
+            f"allows {MAX_CONFIGURATION_VALUE} in one configuration value: deploy the services "
+            "in more than one stage, or watch fewer alarms",
+        )
     return actions.CodeBuildAction(
         action_name=RELEASE_ACTION,
         project=project,
@@ -178,6 +194,28 @@ def release_action(
         role=action_role.immutable,
         run_order=run_order,
     )
+
+
+def configuration_length(stack: Stack, variables: Mapping[str, str]) -> int:
+    """The most characters the ``EnvironmentVariables`` configuration value of a CodeBuild
+    action can hold once CloudFormation resolves it (``[{"name":..,"type":"PLAINTEXT",
+    "value":..},...]``): a partition counts as 10 characters, any other reference as 255 (the
+    longest alarm or secret name)."""
+    shape = len('{"name":"","type":"PLAINTEXT","value":""}')
+    return 2 + sum(
+        shape + 1 + len(name) + _length(stack.resolve(value)) for name, value in variables.items()
+    )
+
+
+def _length(value: object) -> int:
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return len(separator) * max(len(parts) - 1, 0) + sum(_length(p) for p in parts)
+    if value == {"Ref": "AWS::Partition"}:
+        return len("aws-us-gov")
+    return 255
 
 
 def target_variables(env: Env, *, pipeline: Env, role_arn: str | None) -> dict[str, str]:

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codepipeline_actions as actions
 from constructs import Construct
 
+from ..._compliance import as_nag_shows
 from ..permissions import (
     CODEDEPLOY_APPLICATION_ACTIONS,
     CODEDEPLOY_CONFIG_ACTIONS,
@@ -51,11 +53,29 @@ def codedeploy_actions(
         group = target.deployment_group
         role.allow(CODEDEPLOY_APPLICATION_ACTIONS, [group.application.application_arn])
         role.allow(CODEDEPLOY_GROUP_ACTIONS, [group.deployment_group_arn])
-        role.allow(CODEDEPLOY_CONFIG_ACTIONS, [group.deployment_config.deployment_config_arn])
+    # Reading a deployment configuration, whichever the group uses: an imported group states
+    # its configuration only if the user passed it (else aws-cdk-lib assumes ECSAllAtOnce).
+    stack = Stack.of(scope)
+    role.allow(
+        CODEDEPLOY_CONFIG_ACTIONS,
+        [
+            stack.format_arn(
+                service="codedeploy",
+                resource="deploymentconfig",
+                resource_name="*",
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+        ],
+    )
     # The action registers the template as a new revision, whose roles (named in the source,
     # unknown here) CodeDeploy's tasks run with.
     allow_new_revisions(role, ["*"])
-    role.acknowledge("codedeploy-role-policy")
+    role.acknowledge(
+        "codedeploy-role-policy",
+        partition=as_nag_shows(stack.partition, "AWS::Partition"),
+        region=as_nag_shows(stack.region, "AWS::Region"),
+        account=as_nag_shows(stack.account, "AWS::AccountId"),
+    )
     return [
         actions.CodeDeployEcsDeployAction(
             action_name=target.action_name,

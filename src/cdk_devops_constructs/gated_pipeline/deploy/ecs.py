@@ -39,10 +39,11 @@ def ecs_deploy_actions(
     target: TargetAccount | None,
     image_file: codepipeline.ArtifactPath,
     run_order: int,
-) -> list[codepipeline.IAction]:
-    """One ECS standard deploy action per service of stage ``stage``, in parallel, with the
-    stage's deploy role (in the services' account when it is not the pipeline's). Services are
-    named, never referenced, so the pipeline's stack imports nothing from theirs."""
+) -> tuple[list[codepipeline.IAction], ServiceRole]:
+    """One ECS standard deploy action per service of stage ``stage``, in parallel, and the
+    stage's deploy role they act with (in the services' account when it is not the
+    pipeline's). Services are named, never referenced, so the pipeline's stack imports nothing
+    from theirs."""
     if target is None:
         role = roles.action(scope, "DeployRole", f"Deploys the image to {stage}")
         artifacts.grant(role, write=False)
@@ -72,7 +73,7 @@ def ecs_deploy_actions(
             deployment_timeout=DEPLOYMENT_TIMEOUT,
         )
         for name, deploy_target in named
-    ]
+    ], role
 
 
 def allow_ecs_deployments(role: ServiceRole, targets: Sequence[DeployTarget]) -> None:
