@@ -2306,7 +2306,7 @@ def _artifact_stores(app: App) -> Iterator[Pair]:
         if not isinstance(role, Resource):
             continue
         own = app.env(pipeline).region
-        stores = _as_list(props.get("ArtifactStores")) or [
+        stores = _as_list(props.get("ArtifactStores") or []) or [
             {"Region": own, "ArtifactStore": props.get("ArtifactStore", {})}
         ]
         readers: dict[str, list[tuple[Resource, str]]] = {}
