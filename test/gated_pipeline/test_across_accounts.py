@@ -31,6 +31,7 @@ from cdk_devops_constructs import (
 from cdk_devops_constructs.gated_pipeline.release import RELEASE_SCRIPT
 
 from harness import compliance, delivery
+from harness.scenarios import as_text
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "cross-account" / "app.py"
 IMAGE = "public.ecr.aws/nginx/nginx-unprivileged:1.28-alpine"
@@ -88,16 +89,6 @@ def templates(stacks: list[cdk.Stack]) -> dict[str, dict[str, Any]]:
 
 def resources(template: dict[str, Any], kind: str) -> dict[str, Any]:
     return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
-
-
-def text(value: Any) -> str:
-    """A template value as text, with ``${AWS::Partition}`` for the partition."""
-    if isinstance(value, dict) and "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return str(separator).join(text(p) for p in parts)
-    if isinstance(value, dict) and "Ref" in value:
-        return "${" + value["Ref"] + "}"
-    return str(value)
 
 
 def pipeline_of(templates: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -179,17 +170,19 @@ def test_each_target_account_deploys_with_its_own_role_that_trusts_only_the_pipe
     for stage, stack, account, region in TARGETS:
         (deploy,) = [a for a in stages[stage]["Actions"] if a["ActionTypeId"]["Provider"] == "ECS"]
         role = role_named(templates, stack, "DeliveryDeployRole")
-        assert text(deploy["RoleArn"]) == (
-            f"arn:${{AWS::Partition}}:iam::{account}:role/{role['RoleName']}"
+        assert as_text(deploy["RoleArn"]) == (
+            f"arn:${{Ref:AWS::Partition}}:iam::{account}:role/{role['RoleName']}"
         )
         assert deploy.get("Region", "us-east-1") == region
         (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
-        assert text(trust["Principal"]["AWS"]) == f"arn:${{AWS::Partition}}:iam::{TOOLS}:root"
+        assert (
+            as_text(trust["Principal"]["AWS"]) == f"arn:${{Ref:AWS::Partition}}:iam::{TOOLS}:root"
+        )
         pipeline_role = role_named(templates, "PaymentsDelivery", "PipelinePipelineRole")[
             "RoleName"
         ]
-        assert text(trust["Condition"]["ArnEquals"]["aws:PrincipalArn"]) == (
-            f"arn:${{AWS::Partition}}:iam::{TOOLS}:role/{pipeline_role}"
+        assert as_text(trust["Condition"]["ArnEquals"]["aws:PrincipalArn"]) == (
+            f"arn:${{Ref:AWS::Partition}}:iam::{TOOLS}:role/{pipeline_role}"
         )
 
 
@@ -204,7 +197,8 @@ def test_the_entry_rule_reads_staging_health_in_the_staging_account(
         templates, "PaymentsDelivery-Pipeline-222222222222-us-east-1", "DeliveryGateRole"
     )
     assert (
-        text(rule["RoleArn"]) == f"arn:${{AWS::Partition}}:iam::{STAGING}:role/{gate['RoleName']}"
+        as_text(rule["RoleArn"])
+        == f"arn:${{Ref:AWS::Partition}}:iam::{STAGING}:role/{gate['RoleName']}"
     )
     staging_alarm = [
         a["Properties"]["AlarmName"]
@@ -222,19 +216,19 @@ def test_the_release_bakes_and_records_the_image_with_a_role_of_each_target(
         (release,) = [a for a in stages[stage]["Actions"] if a["Name"] == "Release"]
         variables = {
             v["name"]: v["value"]
-            for v in json.loads(text(release["Configuration"]["EnvironmentVariables"]))
+            for v in json.loads(as_text(release["Configuration"]["EnvironmentVariables"]))
         }
         role = role_named(templates, stack, "DeliveryReleaseRole")
         assert variables["TARGET_ROLE_ARN"] == (
-            f"arn:${{AWS::Partition}}:iam::{account}:role/{role['RoleName']}"
+            f"arn:${{Ref:AWS::Partition}}:iam::{account}:role/{role['RoleName']}"
         )
         assert variables.get("TARGET_REGION", "us-east-1") == region
         policy = policy_of(templates, stack, "DeliveryReleaseRole")
         by_action = {a: s for s in policy for a in as_list(s["Action"])}
-        assert f":secretsmanager:{region}:{account}:secret:" in text(
+        assert f":secretsmanager:{region}:{account}:secret:" in as_text(
             by_action["secretsmanager:PutSecretValue"]["Resource"]
         )
-        assert f":cloudwatch:{region}:{account}:alarm:" in text(
+        assert f":cloudwatch:{region}:{account}:alarm:" in as_text(
             by_action["cloudwatch:DescribeAlarms"]["Resource"]
         )
 
@@ -245,7 +239,7 @@ def test_each_target_account_may_pull_the_image_for_its_execution_roles_only(
     (repository,) = resources(templates["PaymentsDelivery"], "AWS::ECR::Repository").values()
     statements = repository["Properties"]["RepositoryPolicyText"]["Statement"]
     by_account = {
-        re.search(r"iam::(\d{12}):root", text(s["Principal"]["AWS"])).group(1): s  # type: ignore[union-attr]
+        re.search(r"iam::(\d{12}):root", as_text(s["Principal"]["AWS"])).group(1): s  # type: ignore[union-attr]
         for s in statements
     }
     assert sorted(by_account) == [STAGING, PRODUCTION]
@@ -256,8 +250,8 @@ def test_each_target_account_may_pull_the_image_for_its_execution_roles_only(
             if "ExecutionRole" in k
         ]
         assert [
-            text(a) for a in by_account[account]["Condition"]["ArnEquals"]["aws:PrincipalArn"]
-        ] == [f"arn:${{AWS::Partition}}:iam::{account}:role/{execution}"]
+            as_text(a) for a in by_account[account]["Condition"]["ArnEquals"]["aws:PrincipalArn"]
+        ] == [f"arn:${{Ref:AWS::Partition}}:iam::{account}:role/{execution}"]
     # The image's key lets the other accounts decrypt through ECR only, for those roles only.
     (key,) = [
         k

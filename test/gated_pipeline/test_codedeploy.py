@@ -21,7 +21,7 @@ from cdk_devops_constructs.gated_pipeline.build import IMAGE_BUILD_COMMANDS
 
 from .scenarios import CONNECTION_ARN
 from harness import scenarios
-from harness.scenarios import Built
+from harness.scenarios import Built, as_text
 
 scenario = pytest.mark.parametrize("built", ["gated_pipeline/codedeploy"], indirect=True)
 
@@ -33,16 +33,6 @@ def _pipeline(built: Built) -> dict[str, Any]:
         if r["Type"] == "AWS::CodePipeline::Pipeline"
     ]
     return dict(pipeline["Properties"])
-
-
-def _text(value: Any) -> str:
-    """A template value as text (a Fn::Join of literals and references)."""
-    if isinstance(value, dict) and "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return str(separator).join(_text(p) for p in parts)
-    if isinstance(value, dict) and "Ref" in value:
-        return "${" + value["Ref"] + "}"
-    return str(value)
 
 
 def _stage(built: Built, name: str) -> dict[str, Any]:
@@ -76,14 +66,14 @@ def test_the_stage_deploys_through_codedeploy_with_the_source_files_and_the_buil
     assert release["RunOrder"] > deploy["RunOrder"]
     variables = {
         v["name"]: v["value"]
-        for v in json.loads(_text(release["Configuration"]["EnvironmentVariables"]))
+        for v in json.loads(as_text(release["Configuration"]["EnvironmentVariables"]))
     }
     (alarm,) = [
         k
         for k, r in built.template["Resources"].items()
         if r["Properties"].get("AlarmName") == "checkout-production-health"
     ]
-    assert variables["WATCHED_ALARMS"] == "${" + alarm + "}"  # its Ref is its name
+    assert variables["WATCHED_ALARMS"] == "${Ref:" + alarm + "}"  # its Ref is its name
     assert variables["IMAGE_SECRETS"] == ""
     assert _stage(built, "Production")["OnFailure"]["Result"] == "ROLLBACK"
 
@@ -160,12 +150,12 @@ def _group(stack: cdk.Stack, id: str = "Group") -> codedeploy.IEcsDeploymentGrou
     )
 
 
-def _deploy(stack: cdk.Stack, target: CodeDeployTarget) -> None:
+def _deploy(stack: cdk.Stack, target: CodeDeployTarget, gates: tuple[Gate, ...] = ()) -> None:
     GatedPipeline(
         stack,
         "Delivery",
         source=PipelineSource.connection(connection_arn=CONNECTION_ARN, owner="a", repo="b"),
-        stages=[DeployStage(name="Production", codedeploy=[target])],
+        stages=[DeployStage(name="Production", codedeploy=[target], gates=gates)],
     )
 
 
@@ -233,15 +223,8 @@ def test_a_bake_of_a_codedeploy_stage_names_its_alarms() -> None:
             "(this stage's services are none); pass services=[...] or alarms=[...]"
         ),
     ):
-        GatedPipeline(
+        _deploy(
             stack,
-            "Delivery",
-            source=PipelineSource.connection(connection_arn=CONNECTION_ARN, owner="a", repo="b"),
-            stages=[
-                DeployStage(
-                    name="Production",
-                    codedeploy=[CodeDeployTarget(deployment_group=_group(stack))],
-                    gates=[Gate.bake(cdk.Duration.minutes(10))],
-                )
-            ],
+            CodeDeployTarget(deployment_group=_group(stack)),
+            gates=(Gate.bake(cdk.Duration.minutes(10)),),
         )

@@ -22,7 +22,7 @@ from cdk_devops_constructs.gated_pipeline import dora
 from cdk_devops_constructs.gated_pipeline.release import RELEASE_SCRIPT
 
 from .scenarios import CONNECTION_ARN, service
-from harness.scenarios import Built, new_stack
+from harness.scenarios import Built, as_text, new_stack
 
 
 def scenario(name: str) -> Any:
@@ -250,15 +250,6 @@ def release_variables(built: Built, stage: str) -> dict[str, Any]:
     (action,) = [a for a in stages(built)[stage]["Actions"] if a["Name"] == "Release"]
     variables = json.loads(as_text(action["Configuration"]["EnvironmentVariables"]))
     return {v["name"]: v["value"] for v in variables}
-
-
-def as_text(value: Any) -> str:
-    if isinstance(value, dict) and "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return str(separator).join(as_text(p) for p in parts)
-    if isinstance(value, dict) and "Ref" in value:
-        return "${Ref:" + value["Ref"] + "}"
-    return str(value)
 
 
 @scenario("defaults")

@@ -2274,20 +2274,45 @@ def _image_pulls(app: App) -> Iterator[Pair]:
 
 
 def _pulls_image(app: App, role: Resource, repository: Resource) -> list[Problem]:
-    """ECR: in the repository's own account, the role's identity policy or a repository policy
-    naming the role suffices; from another account both must allow ("Private repository policy
-    examples", ECR user guide; "Cross-account policy evaluation logic", IAM user guide).
-    GetAuthorizationToken is authorized by the identity policy alone."""
+    """ECR pulls by the role, allowed by its identity policy and the repository policy ("Private
+    repository policy examples", ECR user guide). GetAuthorizationToken is authorized by the
+    identity policy alone."""
     document = app.props(repository).get("RepositoryPolicyText") or {"Statement": []}
     policy = (f"the repository policy of {repository.key}", document)
     arn = app.attribute(repository, "Arn")
     problems = _role_denials(app, role, ["ecr:GetAuthorizationToken"], "*", resource_policy=None)
-    if app.env(role).account == app.env(repository).account:
-        return problems + _role_denials(app, role, ECR_PULL, arn, resource_policy=policy)
-    problems += _role_denials(app, role, ECR_PULL, arn, resource_policy=None)
+    return problems + _access_denials(app, role, ECR_PULL, arn, policy, owner=repository)
+
+
+def _access_denials(
+    app: App,
+    role: Resource,
+    actions: Sequence[str],
+    resource: str,
+    resource_policy: tuple[str, Any],
+    *,
+    owner: Resource,
+    key_policy: bool = False,
+    request_keys: Mapping[str, Any] | None = None,
+) -> list[Problem]:
+    """``role`` doing ``actions`` on ``resource`` of ``owner``'s account: in that account, its
+    identity policy or a resource policy naming it suffices (``_role_denials``); from another
+    account, both must allow ("Cross-account policy evaluation logic", IAM user guide)."""
+    keys = dict(request_keys or {})
+    if app.env(role).account == app.env(owner).account:
+        return _role_denials(
+            app,
+            role,
+            actions,
+            resource,
+            resource_policy=resource_policy,
+            key_policy=key_policy,
+            request_keys=keys,
+        )
+    problems = _role_denials(app, role, actions, resource, resource_policy=None, request_keys=keys)
     principal = {"AWS": app.attribute(role, "Arn")}
-    contexts = _contexts("role", {"aws:SecureTransport": True})
-    return problems + _denials(policy, principal, ECR_PULL, arn, contexts)
+    contexts = [{**c, **keys} for c in _contexts("role", {"aws:SecureTransport": True})]
+    return problems + _denials(resource_policy, principal, actions, resource, contexts)
 
 
 ARTIFACT_WRITE = ("s3:PutObject", "s3:GetObject")
@@ -2357,40 +2382,24 @@ def _uses_store(
     bucket's account, by its identity policy or a policy naming it; from another account, by
     both (IAM user guide, "Cross-account policy evaluation logic")."""
     objects = app.attribute(bucket, "Arn") + "/*"
-    uses_key = ["kms:Decrypt"] + (["kms:GenerateDataKey"] if "s3:PutObject" in actions else [])
-    via = {"kms:ViaService": f"s3.{region}.amazonaws.com"}
-    bucket_policy = _bucket_policy(app, bucket)
     owner = {"s3:ResourceAccount": app.env(bucket).account}
-    same_account = app.env(role).account == app.env(bucket).account
-    if same_account:
-        problems = _role_denials(
-            app, role, actions, objects, resource_policy=bucket_policy, request_keys=owner
-        )
-    else:
-        problems = _role_denials(
-            app, role, actions, objects, resource_policy=None, request_keys=owner
-        )
-        principal = {"AWS": app.attribute(role, "Arn")}
-        contexts = [{**c, **owner} for c in _contexts("role", {"aws:SecureTransport": True})]
-        problems += _denials(bucket_policy, principal, actions, objects, contexts)
+    problems = _access_denials(
+        app, role, actions, objects, _bucket_policy(app, bucket), owner=bucket, request_keys=owner
+    )
     if key is None:
         return problems
-    key_arn = app.attribute(key, "Arn")
-    key_policy = _key_policy(app, key)
-    if same_account:
-        return problems + _role_denials(
-            app,
-            role,
-            uses_key,
-            key_arn,
-            resource_policy=key_policy,
-            key_policy=True,
-            request_keys=via,
-        )
-    problems += _role_denials(app, role, uses_key, key_arn, resource_policy=None, request_keys=via)
-    principal = {"AWS": app.attribute(role, "Arn")}
-    contexts = [{**c, **via} for c in _contexts("role", {"aws:SecureTransport": True})]
-    return problems + _denials(key_policy, principal, uses_key, key_arn, contexts)
+    uses_key = ["kms:Decrypt"] + (["kms:GenerateDataKey"] if "s3:PutObject" in actions else [])
+    via = {"kms:ViaService": f"s3.{region}.amazonaws.com"}
+    return problems + _access_denials(
+        app,
+        role,
+        uses_key,
+        app.attribute(key, "Arn"),
+        _key_policy(app, key),
+        owner=key,
+        key_policy=True,
+        request_keys=via,
+    )
 
 
 _PAIR_FINDERS: tuple[Callable[[App], Iterator[Pair]], ...] = (

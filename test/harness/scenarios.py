@@ -122,3 +122,14 @@ def build(name: str, *, audit: bool, nag: bool = True) -> Built:
     stack = new_stack(audit=audit, nag=nag)
     value = SCENARIOS[name](stack)
     return Built(name, stack, value, compliance.synthesize(stack))
+
+
+def as_text(value: Any) -> str:
+    """A template value as text: a Fn::Join of literals and references, each reference as
+    ``${Ref:<logical ID>}``."""
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(as_text(p) for p in parts)
+    if isinstance(value, dict) and "Ref" in value:
+        return "${Ref:" + value["Ref"] + "}"
+    return str(value)

@@ -660,14 +660,11 @@ class GatedPipeline(Construct):
         """The projects the deploy stages run: the release (bake and record the image) and,
         for Express services, the Express deploy."""
         self.release_project: codebuild.PipelineProject | None = None
-        """Bakes each stage and records the image it deployed; None without services."""
+        """Bakes each stage and records the image it deployed; None when no stage has
+        services or a bake."""
         projects: list[codebuild.IProject] = [self.build_project, *self.test_projects.values()]
-        if any(stage.deploys for stage in self._stages_spec):
-            self._release_role = self._roles.codebuild(
-                self, "ReleaseRole", "Release project", named=True
-            )
-            self._release_role.use_key(self.encryption_key, KMS_ENCRYPT)
-            self._artifacts.grant(self._release_role, write=False)
+        if any(stage.releases for stage in self._stages_spec):
+            self._release_role = self._deployment_role("ReleaseRole", "Release project")
             self.release_project = release_project(
                 self,
                 role=self._release_role,
@@ -679,11 +676,9 @@ class GatedPipeline(Construct):
         self.express_deploy_project: codebuild.PipelineProject | None = None
         """Deploys images to the ExpressServices of every stage; None without any."""
         if any(t.method == "express" for t in self._targets()):
-            self._express_role = self._roles.codebuild(
-                self, "ExpressDeployRole", "Express deploy project", named=True
+            self._express_role = self._deployment_role(
+                "ExpressDeployRole", "Express deploy project"
             )
-            self._express_role.use_key(self.encryption_key, KMS_ENCRYPT)
-            self._artifacts.grant(self._express_role, write=False)
             self.express_deploy_project = express_deploy_project(
                 self,
                 role=self._express_role,
@@ -692,6 +687,14 @@ class GatedPipeline(Construct):
             )
             projects.append(self.express_deploy_project)
         self._build_actions_role.allow(CODEBUILD_START, [p.project_arn for p in projects])
+
+    def _deployment_role(self, id: str, description: str) -> ServiceRole:
+        """The role of a project the deploy stages run: it reads the build's artifacts and, in
+        a pipeline that deploys to other accounts, is named (target roles trust it by name)."""
+        role = self._roles.codebuild(self, id, description, named=True)
+        role.use_key(self.encryption_key, KMS_ENCRYPT)
+        self._artifacts.grant(role, write=False)
+        return role
 
     def _container_names(self) -> list[str]:
         """The containers ``imagedefinitions.json`` names (ECS deploy actions read it)."""
@@ -764,7 +767,7 @@ class GatedPipeline(Construct):
                     )
                 )
             stage_actions.extend(deploy_actions)
-            if spec.services or spec.gate(BakeGate) is not None:  # else nothing to do
+            if spec.releases:
                 release = self._release_action(index, spec, env, account, run_order + 1)
                 stage_actions.append(release)
 

@@ -17,7 +17,7 @@ from constructs import IConstruct
 from .. import _validation as check
 from .._boundary import Known, Text
 from ..service_contract import IObservedService
-from .gates import Gate
+from .gates import BakeGate, Gate
 
 # CodePipeline stage and action names: [A-Za-z0-9.@_-], at most 100 characters. Rule names are
 # derived from stage names ("<stage>-Bake-1") and must fit in 100 characters too.
@@ -280,6 +280,12 @@ class DeployStage:
     def deploys(self) -> bool:
         """The stage deploys the pipeline's image (to services or through CodeDeploy)."""
         return bool(self.services or self.codedeploy)
+
+    @property
+    def releases(self) -> bool:
+        """The stage has a Release action: images to record in its services' secrets, or a
+        bake (a CodeDeploy-only stage without a bake has nothing to release)."""
+        return bool(self.services) or self.gate(BakeGate) is not None
 
 
 @dataclass(frozen=True)
