@@ -41,6 +41,8 @@ DEPS = [f"aws-cdk-lib@^{MIN_CDK}", f"constructs@^{MIN_CONSTRUCTS}"]
 DEV_DEPS = [
     f"projen@{PROJEN_VERSION}",
     "pytest@^9.0.0",
+    # ./dev test runs the suite in two processes (scripts/test_all.py)
+    "pytest-xdist@^3.8.0",
     "syrupy@^7.0.0",
     "hypothesis@^6.100.0",
     "cdk-nag@^3.0.0",
@@ -160,7 +162,7 @@ TOOL_CONFIG: dict[str, Any] = {
             "addopts": ["-ra", "--strict-markers", "-p", "no:cacheprovider"],
             "markers": [
                 "snapshot: compares a whole synthesized template with its stored snapshot",
-                "slow: builds a wheel or a virtual environment",
+                "slow: builds a wheel or a virtual environment; runs only in ./dev test:generated",
                 "generated: property-based; a sample runs in ./dev test, all of it in "
                 "./dev test:generated",
                 "exhaustive: more cases of a check ./dev test already makes; runs only in "
@@ -188,7 +190,7 @@ for tool, config in TOOL_CONFIG.items():
 
 QUIET_NODE = {"JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20", "JSII_DEPRECATED": "fail"}
 
-project.tasks.try_find("install:ci").reset("uv sync --frozen")  # type: ignore[union-attr]
+project.tasks.try_find("install:ci").reset("uv sync --frozen --compile-bytecode")  # type: ignore[union-attr]
 
 project.add_task(
     "synth",
@@ -226,11 +228,11 @@ test.exec("python scripts/test_all.py", receive_args=True)
 project.add_task(
     "test:generated",
     description=(
-        "Every generated (property-based) case, not only the sample ./dev test runs, and the "
-        "exhaustive variants of its slowest checks"
+        "Every generated (property-based) case, not only the sample ./dev test runs, the "
+        "exhaustive variants of its slowest checks, and the packaging tests"
     ),
     env={**QUIET_NODE, "CDK_DEVOPS_GENERATED": "full"},
-    exec="pytest -m 'generated or exhaustive'",
+    exec="python scripts/test_all.py --no-typecheck -m 'generated or exhaustive or slow'",
     receive_args=True,
 )
 project.add_task(
@@ -295,7 +297,8 @@ python=""
 for candidate in python3 python3.13 python3.12 python3.11 python; do
   if command -v "$candidate" >/dev/null 2>&1 &&
     "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-    python=$(command -v "$candidate"); break
+    # the interpreter itself, not a shim (pyenv): uv recreates .venv for another path
+    python=$("$candidate" -c 'import sys; print(sys.executable)'); break
   fi
 done
 if [ -z "$python" ]; then
@@ -320,7 +323,10 @@ if [ ! -d .venv ]; then
 fi
 mkdir -p .tools/path && ln -sf ../bin/uv .tools/path/uv
 export PATH="$PWD/.tools/path:$PATH"   # projen's install task calls uv
-"$uv" sync --frozen --quiet --python "$python"
+# --compile-bytecode: packages are compiled once, when installed (half a minute for all), so
+# that no process compiles aws-cdk-lib, cfn-lint or checkov again (6 s per process that imports
+# aws-cdk-lib where PYTHONDONTWRITEBYTECODE=1 keeps Python from writing bytecode itself).
+"$uv" sync --frozen --quiet --compile-bytecode --python "$python"
 if [ $# -eq 0 ]; then set -- --help; fi
 exec "$uv" run --frozen --no-sync projen "$@"
 """

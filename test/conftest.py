@@ -37,14 +37,31 @@ settings.register_profile(
 settings.load_profile("default")
 
 
+SCENARIO_GROUP = "scenarios"
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked ``exhaustive`` run only with every generated case (./dev test:generated)."""
+    """Tests marked ``exhaustive`` or ``slow`` run only with every generated case (./dev
+    test:generated).
+
+    ./dev test runs the suite in several processes (pytest-xdist, ``--dist loadgroup``), each
+    with its own jsii kernel, so a fixture is built once per process that uses it. Every test
+    of the scenarios (``scenario_results``) goes to one process, which synthesizes each scenario
+    once, and first, being the longest unit of work; the other tests go by module, so that
+    module fixtures (the README's samples, the examples) are built once too.
+    """
+    of_scenarios = {i.nodeid for i in items if "scenario_results" in getattr(i, "fixturenames", ())}
+    for item in items:
+        group = SCENARIO_GROUP if item.nodeid in of_scenarios else item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=lambda item: item.nodeid not in of_scenarios)
     if generated.FULL:
         return
-    skip = pytest.mark.skip(reason="exhaustive: runs in ./dev test:generated")
     for item in items:
-        if item.get_closest_marker("exhaustive"):
-            item.add_marker(skip)
+        for marker in ("exhaustive", "slow"):
+            if item.get_closest_marker(marker):
+                item.add_marker(pytest.mark.skip(reason=f"{marker}: runs in ./dev test:generated"))
 
 
 @pytest.fixture

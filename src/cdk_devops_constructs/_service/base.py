@@ -12,6 +12,7 @@ alarm's description says.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 
 from aws_cdk import CfnOutput, Duration, Names, Stack, Token
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -200,13 +201,15 @@ class ServiceBase(Construct):
             description=f"CloudWatch dashboard of {self.service_name}",
         )
 
-    def _respond_to_incidents(self, incidents: Incidents | None) -> None:
-        """Where the health signal's incidents go (``incidents``, default ``Incidents()``: an
-        OpsItem), and every alarm's full description (what fired, first check, where, the
-        dashboard, the runbook). The last step: it reads the alarms and the dashboard."""
-        settings = check_incidents(
-            self, "incidents", Incidents() if incidents is None else incidents
-        )
+    def _check_incidents(self, incidents: Incidents | None) -> Incidents:
+        """``incidents`` checked with the other props, before anything is built; default
+        ``Incidents()``: an OpsItem."""
+        return check_incidents(self, "incidents", Incidents() if incidents is None else incidents)
+
+    def _respond_to_incidents(self, settings: Incidents) -> None:
+        """Where the health signal's incidents go (``settings``, from ``_check_incidents``),
+        and every alarm's full description (what fired, first check, where, the dashboard, the
+        runbook). The last step: it reads the alarms and the dashboard."""
         alarms = {**self.alarms, "health": self.health_alarm}
         self.incident_topic = respond_to_incidents(
             self,
@@ -242,9 +245,10 @@ class ServiceBase(Construct):
 
     # --- The service contract ----------------------------------------------------------------
 
-    @property
+    @cached_property
     def deploy_target(self) -> DeployTarget:
-        """How a pipeline stage deploys a new image to this service (``service_contract``)."""
+        """How a pipeline stage deploys a new image to this service (``service_contract``).
+        Fixed once the service is built; a pipeline asks for it many times."""
         stack = Stack.of(self)
         return DeployTarget(
             account=None if Token.is_unresolved(stack.account) else stack.account,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from aws_cdk import Stack
 from aws_cdk import aws_ecs as ecs
@@ -161,10 +162,10 @@ class AppTask:
     has_environment: bool
     runs_as_root_or_image_user: bool
 
-    @property
+    @cached_property
     def cpu_architecture(self) -> str:
         """``X86_64`` or ``ARM64``, read back from the task definition (CDK's
-        ``CpuArchitecture`` does not expose its name)."""
+        ``CpuArchitecture`` does not expose its name); set when the task definition is made."""
         cfn = self.task_definition.node.default_child
         assert isinstance(cfn, ecs.CfnTaskDefinition)
         platform = Stack.of(cfn).resolve(cfn.runtime_platform) or {}

@@ -225,6 +225,7 @@ class ExpressService(ServiceBase):
         scaling.check(self)
         thresholds.check(self)
         imported = import_platform(self, platform, vpc=vpc, cluster=cluster)
+        incident_settings = self._check_incidents(incidents)
         check_network(self, vpc, cluster)
         check.warn_weakened(self, task.weakened())
         if imported is None:
@@ -268,7 +269,7 @@ class ExpressService(ServiceBase):
         )
         self._dashboard_and_outputs(built, f"https://{self.service.attr_endpoint}")
         self._acknowledge_task_findings()
-        self._respond_to_incidents(incidents)
+        self._respond_to_incidents(incident_settings)
 
     # --- Steps ------------------------------------------------------------------------------
 

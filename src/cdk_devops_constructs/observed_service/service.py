@@ -304,6 +304,7 @@ class ObservedService(ServiceBase):
         scaling.check(self)
         thresholds.check(self)
         deployment.validate(self)
+        incident_settings = self._check_incidents(incidents)
         check_network(self, vpc, cluster)
         check.warn_weakened(
             self,
@@ -373,7 +374,7 @@ class ObservedService(ServiceBase):
             ),
         )
         self._acknowledge_task_findings()
-        self._respond_to_incidents(incidents)
+        self._respond_to_incidents(incident_settings)
         if routed.alternate_target_group is not None:
             infrastructure_role = self.service.node.try_find_child("AlternateTargetRole")
             if infrastructure_role is not None:
@@ -426,6 +427,8 @@ class ObservedService(ServiceBase):
             propagate_tags=ecs.PropagatedTagSource.SERVICE,
             enable_ecs_managed_tags=True,
         )
+        if deployment.percent_misread_by_cfn_lint():
+            acknowledge(service, "ecs-service-traffic-percent")
         if deployment.strategy not in CIRCUIT_BREAKER_STRATEGIES:
             # CDK's advice to turn the circuit breaker on, which ECS does not offer for canary
             # and linear deployments; the health signal rolls those back.
