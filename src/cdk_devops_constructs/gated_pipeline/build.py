@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_codepipeline as codepipeline
+from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -223,6 +225,26 @@ def waiting_project(
     )
     role.allow(LOG_WRITE, [log_group.log_group_arn])
     return project
+
+
+def waiting_action(
+    *,
+    name: str,
+    project: codebuild.IProject,
+    input: codepipeline.Artifact,
+    variables: Mapping[str, str],
+    role: ServiceRole,
+    run_order: int,
+) -> actions.CodeBuildAction:
+    """The pipeline action that runs a ``waiting_project`` as ``role``, with ``variables``."""
+    return actions.CodeBuildAction(
+        action_name=name,
+        project=project,
+        input=input,
+        environment_variables={key: plain_variable(value) for key, value in variables.items()},
+        role=role.immutable,
+        run_order=run_order,
+    )
 
 
 def plain_variable(value: str) -> codebuild.BuildEnvironmentVariable:

@@ -20,13 +20,12 @@ from collections.abc import Mapping, Sequence
 from aws_cdk import ArnFormat, Duration, Stack
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
-from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from .. import _validation as check
-from .build import waiting_project
+from .build import waiting_action, waiting_project
 from .environments import Env, TargetAccount
 from .gates import WatchedAlarm
 from .permissions import ALARM_READ, PUT_SECRET, ServiceRole
@@ -184,14 +183,12 @@ def release_action(
             f"allows {MAX_CONFIGURATION_VALUE} in one configuration value: deploy the services "
             "in more than one stage, or watch fewer alarms",
         )
-    return actions.CodeBuildAction(
-        action_name=RELEASE_ACTION,
+    return waiting_action(
+        name=RELEASE_ACTION,
         project=project,
         input=input,
-        environment_variables={
-            key: codebuild.BuildEnvironmentVariable(value=value) for key, value in variables.items()
-        },
-        role=action_role.immutable,
+        variables=variables,
+        role=action_role,
         run_order=run_order,
     )
 

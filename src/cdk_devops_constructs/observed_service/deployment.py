@@ -139,7 +139,7 @@ class Deployment:
             return (math.ceil(100 / self.percent) - 1) * step + bake
         return bake
 
-    def percent_misread_by_cfn_lint(self) -> bool:
+    def _percent_misread_by_cfn_lint(self) -> bool:
         """The percent is a multiple of 0.1 that cfn-lint's floating-point multipleOf check
         rejects (24.9 / 0.1 = 248.99999999999997): its finding is acknowledged."""
         if self.percent is None or check.is_token(self.percent):

@@ -427,7 +427,7 @@ class ObservedService(ServiceBase):
             propagate_tags=ecs.PropagatedTagSource.SERVICE,
             enable_ecs_managed_tags=True,
         )
-        if deployment.percent_misread_by_cfn_lint():
+        if deployment._percent_misread_by_cfn_lint():
             acknowledge(service, "ecs-service-traffic-percent")
         if deployment.strategy not in CIRCUIT_BREAKER_STRATEGIES:
             # CDK's advice to turn the circuit breaker on, which ECS does not offer for canary

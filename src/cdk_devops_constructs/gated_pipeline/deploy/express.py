@@ -29,13 +29,12 @@ from collections.abc import Sequence
 from aws_cdk import Duration
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
-from aws_cdk import aws_codepipeline_actions as actions
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ...service_contract import DeployTarget
-from ..build import plain_variable, waiting_project
+from ..build import plain_variable, waiting_action, waiting_project
 from ..permissions import (
     EXPRESS_SERVICE_ACTIONS,
     ServiceRole,
@@ -198,13 +197,11 @@ def express_deploy_action(
         "IMAGE_URI": image_uri,
         **in_target,
     }
-    return actions.CodeBuildAction(
-        action_name=name,
+    return waiting_action(
+        name=name,
         project=project,
         input=input,
-        environment_variables={
-            key: codebuild.BuildEnvironmentVariable(value=value) for key, value in variables.items()
-        },
-        role=role.immutable,
+        variables=variables,
+        role=role,
         run_order=run_order,
     )
