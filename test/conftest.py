@@ -84,7 +84,8 @@ def template_of(stack: cdk.Stack) -> Template:
 
 @dataclass
 class ScenarioResult:
-    """A scenario synthesized in normal and in audit mode, with every tool's findings."""
+    """A scenario built once, in audit mode, and synthesized in both modes (see
+    ``scenarios.build_audited``), with every tool's findings."""
 
     normal: scenarios.Built
     audit: scenarios.Built
@@ -92,10 +93,9 @@ class ScenarioResult:
 
     def normal_findings(self) -> list[compliance.Finding]:
         """What a user's app reports: every tool's audit findings less the library's
-        acknowledgments. The normal build is synthesized without cdk-nag, and no linter reads
-        its template: the template is the audit one with the acknowledgments applied, and
-        test_compliance proves each tool honors them on the normal builds of two scenarios
-        (cdk-nag, cfn-lint and checkov; the cfn-guard plugin on one)."""
+        acknowledgments. No linter reads the normal template: it is the audit one with the
+        acknowledgments applied, and test_compliance proves each tool honors them (cdk-nag on
+        every scenario, cfn-lint and checkov on one, the cfn-guard plugin on one)."""
         return compliance.unacknowledged(self.audit_findings(), self.audit.synthesized.acknowledged)
 
     def audit_findings(self) -> list[compliance.Finding]:
@@ -105,12 +105,11 @@ class ScenarioResult:
 
 @pytest.fixture(scope="session")
 def scenario_results() -> dict[str, ScenarioResult]:
-    """Every registered scenario, synthesized once; the linters run in the background
-    while the rest of the scenarios synthesize."""
+    """Every registered scenario, built once; the linters run in the background while the
+    rest of the scenarios synthesize."""
     results = {}
     for name in scenarios.SCENARIOS:
-        normal = scenarios.build(name, audit=False, nag=False)
-        audit = scenarios.build(name, audit=True)
+        audit, normal = scenarios.build_audited(name)
         audit_tools = compliance.submit(audit.synthesized)
         results[name] = ScenarioResult(normal, audit, audit_tools)
     return results

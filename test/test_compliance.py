@@ -25,6 +25,33 @@ def test_no_tool_reports_a_finding(scenario_results: Results, name: str) -> None
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_cdk_nag_reports_nothing_once_the_acknowledgments_are_applied(
+    scenario_results: Results, name: str
+) -> None:
+    """cdk-nag (and aws-cdk-lib's built-in validation) run again on the normal synthesis."""
+    reported = scenario_results[name].normal.synthesized.nag
+    assert not reported, f"{name}:\n{compliance.format_findings(reported)}"
+
+
+# The audit build is the normal one on the first two: the others run in ./dev test:generated.
+SAME_AS_BUILT = ["gated_pipeline/all_options", "express_service/pipeline_and_flags"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [n if n in SAME_AS_BUILT else pytest.param(n, marks=pytest.mark.exhaustive) for n in NAMES],
+)
+def test_the_normal_template_is_what_a_normal_build_synthesizes(
+    scenario_results: Results, name: str
+) -> None:
+    """The scenarios are built once, in audit mode, and synthesized again with the recorded
+    acknowledgments applied (``scenarios.build_audited``); a user's app builds them in normal
+    mode. Both give the same template."""
+    built = scenarios.build(name, audit=False, nag=False)
+    assert built.template == scenario_results[name].normal.template
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_every_finding_is_acknowledged_with_a_reason(scenario_results: Results, name: str) -> None:
     result = scenario_results[name]
     missing = compliance.unacknowledged(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +90,45 @@ def test_earlier_findings_are_reused_for_the_same_bytes_only(
     assert not reused(template, tools=("cfn-lint",), strip_acknowledgments=True)
     monkeypatch.setenv("CDK_DEVOPS_LINT_CACHE", "off")
     assert not reused(template, tools=("cfn-lint",))
+
+
+def test_the_same_bytes_submitted_twice_are_linted_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(compliance, "LINT_CACHE", tmp_path / "lint")
+    monkeypatch.delenv("CDK_DEVOPS_LINT_CACHE", raising=False)
+    submitted: list[Future[Any]] = []
+
+    class Pending:  # a pool whose work ends when the test says so
+        def submit(self, *args: Any) -> Future[Any]:
+            submitted.append(Future())
+            return submitted[-1]
+
+    monkeypatch.setattr(compliance, "pool", Pending)
+    first, copy, other = (tmp_path / f"{n}.template.json" for n in ("first", "copy", "other"))
+    first.write_text('{"Resources": {}}')
+    copy.write_text('{"Resources": {}}')
+    other.write_text('{"Resources": {"A": {}}}')
+    futures = [compliance.lint(path) for path in (first, copy, other)]
+    assert len(submitted) == 2
+    assert futures[0] is futures[1] is not futures[2]
+    for future in submitted:
+        future.set_result([("cfn-lint", "E9999", "", "done")])
+    assert all(f.result() == [("cfn-lint", "E9999", "", "done")] for f in futures)
+    # Once kept, the findings come from .cache/lint/: nothing is submitted again.
+    assert compliance.lint(copy).done()
+    assert len(submitted) == 2
+
+
+def test_the_built_in_cloudformation_validation_reports_with_cdk_nag() -> None:
+    """aws-cdk-lib's own schema checks run in every app with cdk-nag, and report with it."""
+    reported = {}
+    for nag in (True, False):
+        stack = scenarios.new_stack(nag=nag)
+        sns.CfnTopic(stack, "Topic").add_property_override("Unknown", 1)
+        reported[nag] = [f for f in compliance.synthesize(stack).nag if "Unknown" in f.message]
+    assert [f.path for f in reported[True]] == ["TestStack/Topic"]
+    assert reported[False] == []
 
 
 def test_a_clean_stack_passes() -> None:

@@ -437,6 +437,11 @@ def acknowledge(resource: IConstruct, key: str, **details: str) -> None:
     if node.try_get_context(AUDIT_CONTEXT_KEY) in (True, "true"):
         node.add_metadata(METADATA_TYPE, {"key": key, "rules": sorted(rules)})
         return
+    apply(target, rules)
+
+
+def apply(target: CfnResource, rules: dict[str, str]) -> None:
+    """Acknowledge ``rules`` (rule id -> reason) on ``target``, each to the tool it belongs to."""
     # One call per tool, not per rule: every jsii call costs synthesis time.
     plugins = [Acknowledgment(id=r, reason=why) for r, why in rules.items() if _CDK_NAG.match(r)]
     plugins += [
@@ -459,7 +464,7 @@ def acknowledge(resource: IConstruct, key: str, **details: str) -> None:
     known = (_CDK_NAG, _CFN_GUARD, _CHECKOV, _CFN_LINT)
     unknown = [r for r in rules if not any(tool.match(r) for tool in known)]
     if unknown:  # pragma: no cover - guarded by test_every_acknowledgment_names_a_known_tool
-        raise ValueError(f"unknown rule id format in acknowledgment {key!r}: {unknown}")
+        raise ValueError(f"unknown rule id format on {target.node.path}: {unknown}")
 
 
 def as_nag_shows(value: str, pseudo_parameter: str) -> str:

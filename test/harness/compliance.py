@@ -28,6 +28,7 @@ import atexit
 import functools
 import hashlib
 import importlib.metadata
+import inspect
 import json
 import multiprocessing
 import os
@@ -43,6 +44,7 @@ import aws_cdk as cdk
 from aws_cdk import App  # bound at import: tests may patch cdk.App to wrap an app
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
+from cdk_devops_constructs import _compliance
 from cdk_devops_constructs._compliance import AUDIT_CONTEXT_KEY, CFN_GUARD_PLUGIN, METADATA_TYPE
 
 from . import linters
@@ -81,11 +83,23 @@ ACROSS_ACCOUNTS = frozenset(
 )
 
 
+# aws-cdk-lib's built-in CloudFormation validation (schema checks; in the releases whose App has
+# this prop) runs as a validation plugin in every synthesis unless the App turns it off; its
+# findings are in the same report as cdk-nag's.
+BUILTIN_VALIDATION = "builtin_cloud_formation_validation"
+_WITHOUT_BUILTIN_VALIDATION = (
+    {BUILTIN_VALIDATION: False}
+    if BUILTIN_VALIDATION in inspect.signature(App.__init__).parameters
+    else {}
+)
+
+
 def compliance_app(
     *, audit: bool = False, context: Mapping[str, Any] | None = None, nag: bool = True
 ) -> App:
-    """An App whose synthesis runs the cdk-nag packs (unless ``nag`` is False) and writes their
-    report as JSON."""
+    """An App whose synthesis runs the validation plugins (the cdk-nag packs and aws-cdk-lib's
+    built-in CloudFormation validation) and writes their report as JSON. With ``nag`` False
+    none runs: the app's report would have no reader."""
     # No construct creation stack traces: nothing reads them, and they cost synthesis time.
     ctx: dict[str, Any] = {
         REPORT_CONTEXT: True,
@@ -96,7 +110,7 @@ def compliance_app(
         ctx[AUDIT_CONTEXT_KEY] = True
     outdir = tempfile.mkdtemp(prefix="cdk-devops-test-")
     atexit.register(shutil.rmtree, outdir, ignore_errors=True)
-    app = App(outdir=outdir, context=ctx)
+    app = App(outdir=outdir, context=ctx, **({} if nag else _WITHOUT_BUILTIN_VALIDATION))
     if nag:
         cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app))
     return app
@@ -151,10 +165,19 @@ def synthesize(stack: cdk.Stack) -> Synthesized:
     )
 
 
-def _synth_with_nag(app: App) -> list[Finding]:
+def resynthesize(stack: cdk.Stack) -> Synthesized:
+    """Synthesize ``stack``'s app again, after a change to its constructs (CDK's ``force``,
+    which exists for tests), and collect what cdk-nag says now."""
+    app = stack.node.root
+    assert isinstance(app, App), "the stack must belong to an App"
+    _NAG_REPORTS[app.outdir] = _synth_with_nag(app, force=True)
+    return synthesize(stack)
+
+
+def _synth_with_nag(app: App, *, force: bool = False) -> list[Finding]:
     failed = False
     try:
-        app.synth()
+        app.synth(force=force)
     except RuntimeError as error:  # the validation plugins fail synthesis on findings
         if "ValidationFailed" not in str(error) and "Validation failed" not in str(error):
             raise
@@ -193,6 +216,8 @@ class _StackMetadata:
     paths: dict[str, str]  # logical ID -> construct path
     recorded: set[tuple[str, str]]  # (rule, path) the library recorded (audit mode)
     guard: set[tuple[str, str]]  # (rule, path) acknowledged to the cfn-guard plugin
+    # (path, key, rules) as the library recorded them (audit mode), in order
+    records: list[tuple[str, str, list[str]]] = field(default_factory=list)
 
 
 def _stack_metadata(outdir: Path, artifact_id: str) -> _StackMetadata:
@@ -212,6 +237,7 @@ def _stack_metadata(outdir: Path, artifact_id: str) -> _StackMetadata:
                 found.paths[item["data"]] = path
             elif item["type"] == METADATA_TYPE:
                 found.recorded.update((rule, path) for rule in item["data"]["rules"])
+                found.records.append((path, item["data"]["key"], item["data"]["rules"]))
             elif item["type"] == ACKNOWLEDGED_RULES:
                 found.guard.update(
                     (rule.removeprefix(prefix), path)
@@ -219,6 +245,24 @@ def _stack_metadata(outdir: Path, artifact_id: str) -> _StackMetadata:
                     if rule.startswith(prefix)
                 )
     return found
+
+
+def apply_recorded(stack: cdk.Stack) -> None:
+    """Apply the acknowledgments an audit-mode ``stack`` recorded (it must be synthesized), as
+    the library applies them in a user's app: each key's rules on the resource it was recorded
+    on, with their reasons, in the order they were recorded."""
+    app = stack.node.root
+    for path, key, rules in _stack_metadata(Path(app.outdir), stack.artifact_id).records:
+        resource = app
+        for part in path.split("/"):
+            resource = resource.node.find_child(part)
+        assert isinstance(resource, cdk.CfnResource), f"{path} is no CloudFormation resource"
+        declared = _compliance.ACKNOWLEDGMENTS[key]
+        # The declaration order, as acknowledge() applies them (rules as recorded are sorted).
+        reasons = {
+            r: why for d, why in declared.items() for r in rules if _compliance.declares(d, r)
+        }
+        _compliance.apply(resource, reasons)
 
 
 # --- cfn-lint, checkov and cfn-guard, in worker processes ------------------------------------------------
@@ -277,13 +321,19 @@ def lint(
         done: Future[Any] = Future()
         done.set_result([tuple(f) for f in json.loads(cached.read_text(encoding="utf-8"))])
         return done
+    if key in _LINTING:  # the same bytes, submitted while their findings are on the way
+        return _LINTING[key]
     linted = pool().submit(linters.lint_file, str(template_file), strip_acknowledgments, tools)
-    kept: Future[Any] = Future()  # done once the findings are kept
-    linted.add_done_callback(functools.partial(_keep, cached, kept))
+    kept = _LINTING[key] = Future()  # done once the findings are kept
+    linted.add_done_callback(functools.partial(_keep, key, cached))
     return kept
 
 
-def _keep(cached: Path, kept: Future[Any], linted: Future[Any]) -> None:
+_LINTING: dict[str, Future[Any]] = {}
+
+
+def _keep(key: str, cached: Path, linted: Future[Any]) -> None:
+    kept = _LINTING.pop(key)
     try:
         findings = linted.result()
         cached.parent.mkdir(parents=True, exist_ok=True)

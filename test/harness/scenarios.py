@@ -1,12 +1,14 @@
 """Named stack configurations shared by snapshot, assertion and compliance tests.
 
-A scenario is a function that adds constructs to a fresh stack. Each one is synthesized once per
-test session in normal mode (snapshots, assertions, zero findings from every tool) and once in
-audit mode (every finding acknowledged, no acknowledgment stale); see ``conftest.py``.
+A scenario is a function that adds constructs to a fresh stack. Each one is built once per test
+session, in audit mode (every finding acknowledged, no acknowledgment stale), and synthesized
+again as in normal mode (snapshots, assertions, zero findings from every tool); see
+``build_audited`` and ``conftest.py``.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -122,6 +124,21 @@ def build(name: str, *, audit: bool, nag: bool = True) -> Built:
     stack = new_stack(audit=audit, nag=nag)
     value = SCENARIOS[name](stack)
     return Built(name, stack, value, compliance.synthesize(stack))
+
+
+def build_audited(name: str) -> tuple[Built, Built]:
+    """The scenario in audit mode, and in normal mode: the same constructs, synthesized again
+    once the acknowledgments they recorded are applied as a user's app applies them. Building
+    once costs a third of building twice; test_compliance proves the normal template is what
+    a normal-mode build synthesizes."""
+    audit = build(name, audit=True)
+    synthesized = audit.synthesized
+    kept = synthesized.template_file.with_name(f"audit-{synthesized.template_file.name}")
+    shutil.copyfile(synthesized.template_file, kept)  # synthesizing again overwrites it
+    synthesized.template_file = kept
+    compliance.apply_recorded(audit.stack)
+    normal = Built(name, audit.stack, audit.value, compliance.resynthesize(audit.stack))
+    return audit, normal
 
 
 def as_text(value: Any) -> str:
