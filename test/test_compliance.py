@@ -33,7 +33,7 @@ def test_cdk_nag_reports_nothing_once_the_acknowledgments_are_applied(
     assert not reported, f"{name}:\n{compliance.format_findings(reported)}"
 
 
-# The audit build is the normal one on the first two: the others run in ./dev test:generated.
+# Compared with a normal-mode build on these two; on the others in ./dev test:generated.
 SAME_AS_BUILT = ["gated_pipeline/all_options", "express_service/pipeline_and_flags"]
 
 
@@ -106,8 +106,10 @@ def test_every_acknowledgment_names_a_known_tool_and_a_reason() -> None:
 def test_cdk_nag_honors_the_acknowledgments_in_user_apps(
     scenario_results: Results, name: str
 ) -> None:
-    """The scenarios' normal builds skip cdk-nag (conftest): here it runs on two, as in a
-    user's app, and reports nothing, while the audit build shows what was acknowledged."""
+    """The scenarios' normal synthesis has its acknowledgments applied by the harness
+    (``compliance.apply_recorded``): here the library applies them while building, as in a
+    user's app, and cdk-nag reports nothing, while the audit build shows what was
+    acknowledged."""
     built = scenarios.build(name, audit=False)
     assert built.synthesized.nag == []
     audit = scenario_results[name].audit.synthesized

@@ -122,6 +122,8 @@ def test_the_same_bytes_submitted_twice_are_linted_once(
 
 def test_the_built_in_cloudformation_validation_reports_with_cdk_nag() -> None:
     """aws-cdk-lib's own schema checks run in every app with cdk-nag, and report with it."""
+    if not compliance._WITHOUT_BUILTIN_VALIDATION:
+        pytest.skip("this aws-cdk-lib's App cannot turn its built-in validation off")
     reported = {}
     for nag in (True, False):
         stack = scenarios.new_stack(nag=nag)

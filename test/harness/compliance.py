@@ -10,13 +10,15 @@ cfn-lint (errors and warnings), checkov and cfn-guard (AWS Control Tower proacti
   rules, see ``harness.linters``), outside synthesis because the plugin takes seconds per app.
   The plugin's acknowledgments live in the construct tree, as CDK records them
   (``aws:cdk:acknowledged-rules`` metadata; one on a construct covers everything below it);
-  they are read from there. test_compliance proves the plugin itself agrees on one scenario per
-  construct.
+  they are read from there. test_compliance proves the plugin itself agrees on one scenario
+  (./dev test:generated: one per construct).
 
 Two modes of the same stack:
 
 - normal: the library applies its acknowledgments (``cdk_devops_constructs._compliance``), as a
-  user's app does; every tool must report nothing.
+  user's app does; every tool must report nothing. The scenarios get there from their audit
+  build: ``apply_recorded`` applies what it recorded, with the library's own code, and the app
+  is synthesized again (``scenarios.build_audited``).
 - audit: the library records its acknowledgments without applying them; every finding must then
   be acknowledged (``unacknowledged``), and every acknowledgment must match a finding
   (``stale_acknowledgments``), so none outlives the finding it was written for.
@@ -262,6 +264,7 @@ def apply_recorded(stack: cdk.Stack) -> None:
         reasons = {
             r: why for d, why in declared.items() for r in rules if _compliance.declares(d, r)
         }
+        assert len(reasons) == len(rules), f"{path}: {key} declares no rule of some of {rules}"
         _compliance.apply(resource, reasons)
 
 
@@ -321,8 +324,9 @@ def lint(
         done: Future[Any] = Future()
         done.set_result([tuple(f) for f in json.loads(cached.read_text(encoding="utf-8"))])
         return done
-    if key in _LINTING:  # the same bytes, submitted while their findings are on the way
-        return _LINTING[key]
+    in_flight = _LINTING.get(key)  # the same bytes, submitted while their findings are on the way
+    if in_flight is not None:
+        return in_flight
     linted = pool().submit(linters.lint_file, str(template_file), strip_acknowledgments, tools)
     kept = _LINTING[key] = Future()  # done once the findings are kept
     linted.add_done_callback(functools.partial(_keep, key, cached))
@@ -333,7 +337,8 @@ _LINTING: dict[str, Future[Any]] = {}
 
 
 def _keep(key: str, cached: Path, linted: Future[Any]) -> None:
-    kept = _LINTING.pop(key)
+    """Runs in the pool's thread: keep the findings, then hand them over (and to any test that
+    submitted the same bytes meanwhile)."""
     try:
         findings = linted.result()
         cached.parent.mkdir(parents=True, exist_ok=True)
@@ -341,9 +346,9 @@ def _keep(key: str, cached: Path, linted: Future[Any]) -> None:
         partial.write_text(json.dumps(findings), encoding="utf-8")
         partial.replace(cached)  # atomic: test processes may keep the same result at once
     except BaseException as error:
-        kept.set_exception(error)
+        _LINTING.pop(key).set_exception(error)
     else:
-        kept.set_result(findings)
+        _LINTING.pop(key).set_result(findings)
 
 
 @functools.cache
