@@ -216,10 +216,14 @@ class _StackMetadata:
     as the synthesis."""
 
     paths: dict[str, str]  # logical ID -> construct path
-    recorded: set[tuple[str, str]]  # (rule, path) the library recorded (audit mode)
     guard: set[tuple[str, str]]  # (rule, path) acknowledged to the cfn-guard plugin
     # (path, key, rules) as the library recorded them (audit mode), in order
-    records: list[tuple[str, str, list[str]]] = field(default_factory=list)
+    records: list[tuple[str, str, list[str]]]
+
+    @property
+    def recorded(self) -> set[tuple[str, str]]:
+        """(rule, path) the library recorded (audit mode)."""
+        return {(rule, path) for path, _, rules in self.records for rule in rules}
 
 
 def _stack_metadata(outdir: Path, artifact_id: str) -> _StackMetadata:
@@ -230,7 +234,7 @@ def _stack_metadata(outdir: Path, artifact_id: str) -> _StackMetadata:
     if "additionalMetadataFile" in artifact:
         extra = (outdir / artifact["additionalMetadataFile"]).read_text(encoding="utf-8")
         entries.update(json.loads(extra))
-    found = _StackMetadata({}, set(), set())
+    found = _StackMetadata({}, set(), [])
     prefix = f"{CFN_GUARD_PLUGIN}::"
     for absolute, items in entries.items():
         path = absolute.lstrip("/")
@@ -238,7 +242,6 @@ def _stack_metadata(outdir: Path, artifact_id: str) -> _StackMetadata:
             if item["type"] == "aws:cdk:logicalId":
                 found.paths[item["data"]] = path
             elif item["type"] == METADATA_TYPE:
-                found.recorded.update((rule, path) for rule in item["data"]["rules"])
                 found.records.append((path, item["data"]["key"], item["data"]["rules"]))
             elif item["type"] == ACKNOWLEDGED_RULES:
                 found.guard.update(
